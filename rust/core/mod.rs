@@ -1,0 +1,3 @@
+//! Pure post-processing core. Time is in snippets; segments are `[start, end)`.
+
+pub mod error;
