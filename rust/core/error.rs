@@ -6,12 +6,19 @@ use std::fmt;
 #[derive(Debug, Clone, PartialEq)]
 pub enum CoreError {
     /// `arg` failed a check; `msg` says which and why.
-    Invalid { arg: &'static str, msg: String },
+    Invalid { arg: String, msg: String },
 }
 
 impl CoreError {
-    pub fn invalid(arg: &'static str, msg: impl Into<String>) -> Self {
-        CoreError::Invalid { arg, msg: msg.into() }
+    pub fn invalid(arg: impl Into<String>, msg: impl Into<String>) -> Self {
+        CoreError::Invalid { arg: arg.into(), msg: msg.into() }
+    }
+
+    /// The same error for element `index` of a batch argument (`cas` -> `cas[3]`).
+    pub fn at(self, index: usize) -> Self {
+        match self {
+            CoreError::Invalid { arg, msg } => CoreError::Invalid { arg: format!("{arg}[{index}]"), msg },
+        }
     }
 }
 

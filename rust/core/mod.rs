@@ -1,3 +1,10 @@
 //! Pure post-processing core. Time is in snippets; segments are `[start, end)`.
 
+pub mod batch;
 pub mod error;
+pub mod extract;
+pub mod fusion;
+pub mod nms;
+pub mod overlap;
+pub mod segments;
+pub mod template;

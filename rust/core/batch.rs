@@ -1,0 +1,232 @@
+//! The detection pipeline (DESIGN §3.4) and the grouped entry points: per (video, class),
+//! extract -> fuse | NMS | soft-NMS, run in parallel with rayon. Results are assembled in
+//! task order, so they are identical for any number of threads.
+
+use rayon::prelude::*;
+
+use crate::core::error::{CoreError, Result};
+use crate::core::extract::{extract_column, gather_column, validate_cas, ExtractParams, ExtractScratch, SortedThresholds};
+use crate::core::fusion::{fuse_group, FuseParams};
+use crate::core::nms::{nms_group, soft_nms_group, NmsParams, SoftNmsParams};
+use crate::core::segments::{Group, Segments, SegmentsRef};
+
+/// What replaces the raw proposals of one class.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Method {
+    Fusion(FuseParams),
+    Nms(NmsParams),
+    SoftNms(SoftNmsParams),
+}
+
+impl Method {
+    pub fn validate(&self) -> Result<()> {
+        match self {
+            Method::Fusion(p) => p.validate(),
+            Method::Nms(p) => p.validate(),
+            Method::SoftNms(p) => p.validate(),
+        }
+    }
+
+    /// Apply to one group; rows appended to `out`.
+    pub fn apply(&self, g: &Group, label: i64, out: &mut Segments) {
+        match self {
+            Method::Fusion(p) => fuse_group(g, label, p, out),
+            Method::Nms(p) => nms_group(g, label, p, out),
+            Method::SoftNms(p) => soft_nms_group(g, label, p, out),
+        }
+    }
+}
+
+/// Everything `detect` needs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DetectConfig {
+    pub extract: ExtractParams,
+    /// Classes whose video-level score is at least this are processed.
+    pub class_threshold: f64,
+    pub method: Method,
+}
+
+impl DetectConfig {
+    pub fn validate(&self) -> Result<()> {
+        self.extract.validate()?;
+        if !self.class_threshold.is_finite() {
+            return Err(CoreError::invalid("class_threshold", format!("must be finite, got {}", self.class_threshold)));
+        }
+        self.method.validate()
+    }
+}
+
+/// A row-major `(l, k)` class activation sequence.
+#[derive(Debug, Clone, Copy)]
+pub struct Cas<'a> {
+    pub data: &'a [f64],
+    pub l: usize,
+    pub k: usize,
+}
+
+/// Output of the grouped entry points: rows plus their video ids (when the input had them).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Grouped {
+    pub segments: Segments,
+    pub video: Option<Vec<i64>>,
+}
+
+/// Apply `method` independently to every (video, label) group of `input`. Groups come out in
+/// ascending (video, label) order, each in the method's own order.
+pub fn apply_grouped(input: &SegmentsRef<'_>, method: &Method) -> Result<Grouped> {
+    input.validate()?;
+    method.validate()?;
+    let groups = input.groups();
+    let parts: Vec<((i64, i64), Segments)> = groups
+        .par_iter()
+        .map(|(key, rows)| {
+            let mut out = Segments::default();
+            method.apply(&Group::gather(input, rows), key.1, &mut out);
+            (*key, out)
+        })
+        .collect();
+    let mut result = Grouped { segments: Segments::default(), video: input.video.map(|_| Vec::new()) };
+    for ((video, _), seg) in &parts {
+        if let Some(v) = result.video.as_mut() {
+            v.extend(std::iter::repeat(*video).take(seg.len()));
+        }
+        result.segments.extend(seg);
+    }
+    Ok(result)
+}
+
+fn validate_video(cas: &Cas<'_>, scores: &[f64]) -> Result<()> {
+    validate_cas(cas.data, cas.l, cas.k)?;
+    if scores.len() != cas.k {
+        return Err(CoreError::invalid(
+            "video_scores",
+            format!("has {} values but cas has {} class columns", scores.len(), cas.k),
+        ));
+    }
+    if let Some(i) = scores.iter().position(|v| !v.is_finite()) {
+        return Err(CoreError::invalid("video_scores", format!("non-finite value at index {i}")));
+    }
+    Ok(())
+}
+
+/// One (video, class) unit of work.
+fn detect_class(cas: &Cas<'_>, class: usize, cfg: &DetectConfig, sorted: &SortedThresholds, scratch: &mut (ExtractScratch, Vec<f64>)) -> Segments {
+    let (ex, column) = scratch;
+    gather_column(cas.data, cas.l, cas.k, class, column);
+    let mut raw = Segments::default();
+    extract_column(column, class as i64, &cfg.extract, sorted, ex, &mut raw);
+    let mut out = Segments::default();
+    if !raw.is_empty() {
+        cfg.method.apply(&Group::from_segments(&raw, 0..raw.len()), class as i64, &mut out);
+    }
+    out
+}
+
+/// Detections of many videos: for each video, each class `c` with `video_scores[c] >=
+/// class_threshold` in ascending order, extract then `cfg.method`. Work is spread over
+/// (video, class) pairs on the current rayon pool.
+pub fn detect_batch(videos: &[Cas<'_>], video_scores: &[&[f64]], cfg: &DetectConfig) -> Result<Vec<Segments>> {
+    cfg.validate()?;
+    if videos.len() != video_scores.len() {
+        return Err(CoreError::invalid(
+            "video_scores",
+            format!("has {} entries but there are {} cas arrays", video_scores.len(), videos.len()),
+        ));
+    }
+    for (i, (cas, scores)) in videos.iter().zip(video_scores).enumerate() {
+        validate_video(cas, scores).map_err(|e| if videos.len() > 1 { e.at(i) } else { e })?;
+    }
+    let tasks: Vec<(usize, usize)> = video_scores
+        .iter()
+        .enumerate()
+        .flat_map(|(v, s)| s.iter().enumerate().filter(|(_, &x)| x >= cfg.class_threshold).map(move |(c, _)| (v, c)))
+        .collect();
+    let sorted = SortedThresholds::new(&cfg.extract.thresholds);
+    let parts: Vec<Segments> = tasks
+        .par_iter()
+        .map_init(Default::default, |scratch, &(v, c)| detect_class(&videos[v], c, cfg, &sorted, scratch))
+        .collect();
+    let mut out = vec![Segments::default(); videos.len()];
+    for (&(v, _), seg) in tasks.iter().zip(&parts) {
+        out[v].extend(seg);
+    }
+    Ok(out)
+}
+
+/// [`detect_batch`] of one video.
+pub fn detect(cas: Cas<'_>, video_scores: &[f64], cfg: &DetectConfig) -> Result<Segments> {
+    Ok(detect_batch(&[cas], &[video_scores], cfg)?.pop().unwrap_or_default())
+}
+
+/// Run `f` on a rayon pool of `threads` workers (`None`: the global pool).
+pub fn with_threads<R: Send>(threads: Option<usize>, f: impl FnOnce() -> R + Send) -> Result<R> {
+    match threads {
+        None => Ok(f()),
+        Some(0) => Err(CoreError::invalid("num_threads", "must be >= 1")),
+        Some(n) => rayon::ThreadPoolBuilder::new()
+            .num_threads(n)
+            .build()
+            .map(|pool| pool.install(f))
+            .map_err(|e| CoreError::invalid("num_threads", format!("cannot start {n} threads: {e}"))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::extract::{official_thresholds, ExtractPreset};
+    use crate::core::fusion::Weight;
+    use crate::core::overlap::Overlap;
+    use crate::core::template::Template;
+
+    fn official_cfg() -> DetectConfig {
+        DetectConfig {
+            extract: ExtractParams { thresholds: official_thresholds(), min_length: 2, preset: ExtractPreset::Official },
+            class_threshold: 0.16,
+            method: Method::Fusion(FuseParams {
+                temperature: 0.2,
+                threshold: 0.25,
+                overlap: Overlap::Coverage,
+                weight: Weight::Inner,
+                template: Template::Gaussian,
+            }),
+        }
+    }
+
+    /// A deterministic pseudo-random TCAM (xorshift), bumps of activation on a low floor.
+    fn tcam(l: usize, k: usize, seed: u64) -> Vec<f64> {
+        let mut s = seed | 1;
+        (0..l * k)
+            .map(|i| {
+                s ^= s << 13;
+                s ^= s >> 7;
+                s ^= s << 17;
+                let noise = (s % 1000) as f64 / 1000.0 * 0.02;
+                let t = (i / k) as f64;
+                noise + 0.05 * ((t / 7.0 + (i % k) as f64).sin()).max(0.0)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn batch_is_identical_for_any_thread_count() {
+        let data: Vec<Vec<f64>> = (0..12).map(|v| tcam(50 + 37 * v, 4, v as u64 + 1)).collect();
+        let videos: Vec<Cas> = data.iter().map(|d| Cas { data: d, l: d.len() / 4, k: 4 }).collect();
+        let scores: Vec<Vec<f64>> = (0..12).map(|v| vec![0.9, 0.1, 0.5 * (v % 2) as f64, 0.2]).collect();
+        let score_refs: Vec<&[f64]> = scores.iter().map(|s| s.as_slice()).collect();
+        let cfg = official_cfg();
+        let one = with_threads(Some(1), || detect_batch(&videos, &score_refs, &cfg)).unwrap().unwrap();
+        let three = with_threads(Some(3), || detect_batch(&videos, &score_refs, &cfg)).unwrap().unwrap();
+        assert_eq!(one, three);
+        assert!(one.iter().any(|s| !s.is_empty()));
+        // Only classes at or above the class threshold appear.
+        assert!(one.iter().all(|s| s.label.iter().all(|&c| c == 0 || c == 2 || c == 3)));
+    }
+
+    #[test]
+    fn mismatched_scores_name_the_argument() {
+        let d = tcam(10, 2, 1);
+        let err = detect(Cas { data: &d, l: 10, k: 2 }, &[0.5], &official_cfg()).unwrap_err();
+        assert!(err.to_string().contains("video_scores"), "{err}");
+    }
+}

@@ -1,0 +1,355 @@
+//! Multi-threshold proposal extraction with outer-inner contrast scores (DESIGN §3.1).
+//!
+//! All thresholds are handled in one left-to-right sweep: with the thresholds sorted, the set
+//! of thresholds a snippet exceeds is a prefix, so a run of `x > θ_k` starts where a snippet's
+//! rank (how many thresholds it exceeds) first rises above `k` and ends where it drops back.
+//! Work is O(l·log T + runs) per column instead of O(l·T), and the output is regrouped into
+//! the per-threshold order of the definition. Means use compensated prefix sums, so a segment
+//! mean is accurate to a few ulps of the segment's own sum even deep into a long video.
+
+use crate::core::error::{CoreError, Result};
+use crate::core::segments::Segments;
+
+/// Which definition of a proposal's score and extent to use.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum ExtractPreset {
+    /// The authors' released code: inner mean over `x[s..=e]` (one snippet past the run),
+    /// outer pad `0.0785·n^0.9` truncated toward zero, right outer part from `e+1` and capped at
+    /// `l-1`, stored end `e+1`.
+    Official,
+    /// The paper's text: inner mean over the run, outer width `trunc(alpha·n)` on each side,
+    /// stored end `e`.
+    Paper { alpha: f64 },
+}
+
+/// Parameters of [`extract_column`] and [`extract`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExtractParams {
+    /// Activation thresholds θ: runs of `x > θ`. Output follows this order.
+    pub thresholds: Vec<f64>,
+    /// Minimum run length `e - s` in snippets.
+    pub min_length: usize,
+    pub preset: ExtractPreset,
+}
+
+/// The official thresholds `np.arange(0.001, 0.04, 0.002)`: `0.001 + 0.002·i`, i = 0..20.
+pub fn official_thresholds() -> Vec<f64> {
+    // numpy's arange computes start + i*step in float64; do the same for identical values.
+    (0..20).map(|i| 0.001 + (i as f64) * 0.002).collect()
+}
+
+impl ExtractParams {
+    pub fn validate(&self) -> Result<()> {
+        if let Some(i) = self.thresholds.iter().position(|t| !t.is_finite()) {
+            return Err(CoreError::invalid("thresholds", format!("non-finite value at index {i}")));
+        }
+        if let ExtractPreset::Paper { alpha } = self.preset {
+            if !(alpha.is_finite() && alpha >= 0.0) {
+                return Err(CoreError::invalid("alpha", format!("must be finite and >= 0, got {alpha}")));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Prefix sums with Neumaier compensation: `hi[i] + lo[i]` ≈ Σ x[..i] to about 2 ulps.
+struct PrefixSums {
+    hi: Vec<f64>,
+    lo: Vec<f64>,
+}
+
+impl PrefixSums {
+    fn new(x: &[f64]) -> Self {
+        let mut hi = Vec::with_capacity(x.len() + 1);
+        let mut lo = Vec::with_capacity(x.len() + 1);
+        let (mut s, mut c) = (0.0f64, 0.0f64);
+        hi.push(0.0);
+        lo.push(0.0);
+        for &v in x {
+            let t = s + v;
+            c += if s.abs() >= v.abs() { (s - t) + v } else { (v - t) + s };
+            s = t;
+            hi.push(s);
+            lo.push(c);
+        }
+        PrefixSums { hi, lo }
+    }
+
+    /// Σ x[a..b] (0 when a >= b).
+    #[inline]
+    fn sum(&self, a: usize, b: usize) -> f64 {
+        if a >= b {
+            return 0.0;
+        }
+        (self.hi[b] - self.hi[a]) + (self.lo[b] - self.lo[a])
+    }
+}
+
+/// Reusable buffers for [`extract_column`], so a batch allocates once per worker.
+#[derive(Default)]
+pub struct ExtractScratch {
+    column: Vec<f64>,
+    /// Per sorted threshold, the runs `(s, e)` found so far.
+    runs: Vec<Vec<(u32, u32)>>,
+    open: Vec<u32>,
+}
+
+/// Thresholds sorted ascending, with the position each had in the caller's order.
+pub struct SortedThresholds {
+    values: Vec<f64>,
+    /// `order[k]` = sorted slot of the caller's threshold `k`.
+    order: Vec<usize>,
+}
+
+impl SortedThresholds {
+    pub fn new(thresholds: &[f64]) -> Self {
+        let mut idx: Vec<usize> = (0..thresholds.len()).collect();
+        idx.sort_by(|&a, &b| thresholds[a].total_cmp(&thresholds[b]).then(a.cmp(&b)));
+        let mut order = vec![0; thresholds.len()];
+        for (slot, &k) in idx.iter().enumerate() {
+            order[k] = slot;
+        }
+        SortedThresholds { values: idx.iter().map(|&k| thresholds[k]).collect(), order }
+    }
+
+    /// How many thresholds `v` strictly exceeds.
+    #[inline]
+    fn rank(&self, v: f64) -> usize {
+        self.values.partition_point(|&t| t < v)
+    }
+}
+
+/// Extract the proposals of one class column `x` (contiguous, length l) and append them to
+/// `out` with label `label`, in the definition's order: thresholds as given, runs left to right.
+pub fn extract_column(
+    x: &[f64],
+    label: i64,
+    params: &ExtractParams,
+    sorted: &SortedThresholds,
+    scratch: &mut ExtractScratch,
+    out: &mut Segments,
+) {
+    let l = x.len();
+    let nt = sorted.values.len();
+    if l == 0 || nt == 0 {
+        return;
+    }
+    scratch.runs.resize_with(nt, Vec::new);
+    for r in scratch.runs.iter_mut() {
+        r.clear();
+    }
+    scratch.open.clear();
+    scratch.open.resize(nt, 0);
+
+    // Sweep: a rise of the rank from r0 to r1 at i opens runs of thresholds r0..r1 at i;
+    // a fall closes runs of r1..r0 at i (exclusive end).
+    let mut prev = 0usize;
+    for (i, &v) in x.iter().enumerate() {
+        let r = sorted.rank(v);
+        if r > prev {
+            for k in prev..r {
+                scratch.open[k] = i as u32;
+            }
+        } else if r < prev {
+            for k in r..prev {
+                scratch.runs[k].push((scratch.open[k], i as u32));
+            }
+        }
+        prev = r;
+    }
+    for k in 0..prev {
+        scratch.runs[k].push((scratch.open[k], l as u32));
+    }
+
+    let sums = PrefixSums::new(x);
+    for &slot in &sorted.order {
+        for &(s, e) in &scratch.runs[slot] {
+            let (s, e) = (s as usize, e as usize);
+            let n = e - s;
+            if n < params.min_length {
+                continue;
+            }
+            let (inner, outer, end) = match params.preset {
+                ExtractPreset::Official => official_contrast(&sums, l, s, e),
+                ExtractPreset::Paper { alpha } => paper_contrast(&sums, l, s, e, alpha),
+            };
+            out.push(label, s as f64, end, inner - outer, inner);
+        }
+    }
+}
+
+/// Official inner/outer means and stored end for the run `[s, e)`.
+fn official_contrast(sums: &PrefixSums, l: usize, s: usize, e: usize) -> (f64, f64, f64) {
+    let n = e - s;
+    let inner_end = (e + 1).min(l);
+    let inner = sums.sum(s, inner_end) / (inner_end - s) as f64;
+    // The same float operations, in the same order, as the released code.
+    let pad = 0.0785 * (n as f64).powf(0.9);
+    let outer_s = ((s as f64 - pad) as i64).max(0) as usize; // `as` truncates toward zero
+    let outer_e = (((e as f64 + pad) + 1.0) as i64).min(l as i64 - 1).max(0) as usize;
+    let left = s - outer_s.min(s);
+    let right_from = e + 1;
+    let right = outer_e.saturating_sub(right_from);
+    let count = left + right;
+    let outer = if count == 0 {
+        0.0
+    } else {
+        (sums.sum(outer_s, s) + sums.sum(right_from, right_from + right)) / count as f64
+    };
+    (inner, outer, (e + 1) as f64)
+}
+
+/// Paper inner/outer means and stored end for the run `[s, e)`.
+fn paper_contrast(sums: &PrefixSums, l: usize, s: usize, e: usize, alpha: f64) -> (f64, f64, f64) {
+    let n = e - s;
+    let inner = sums.sum(s, e) / n as f64;
+    let w = (alpha * n as f64) as usize; // truncation; saturates for huge alpha
+    let left_from = s.saturating_sub(w);
+    let right_to = e.saturating_add(w).min(l);
+    let count = (s - left_from) + (right_to - e);
+    let outer = if count == 0 {
+        0.0
+    } else {
+        (sums.sum(left_from, s) + sums.sum(e, right_to)) / count as f64
+    };
+    (inner, outer, e as f64)
+}
+
+/// Check a row-major `(l, k)` class activation sequence: right size, every value finite.
+pub fn validate_cas(cas: &[f64], l: usize, k: usize) -> Result<()> {
+    if cas.len() != l * k {
+        return Err(CoreError::invalid("cas", format!("has {} values, expected {l}×{k}", cas.len())));
+    }
+    if let Some(i) = cas.iter().position(|v| !v.is_finite()) {
+        return Err(CoreError::invalid(
+            "cas",
+            format!("non-finite value {} at snippet {}, class {}", cas[i], i / k.max(1), i % k.max(1)),
+        ));
+    }
+    Ok(())
+}
+
+/// Extract the proposals of the given class columns of a row-major `(l, k)` CAS, classes in
+/// ascending order. `classes` must be valid column indices.
+pub fn extract_classes(
+    cas: &[f64],
+    l: usize,
+    k: usize,
+    classes: &[usize],
+    params: &ExtractParams,
+    scratch: &mut ExtractScratch,
+    out: &mut Segments,
+) {
+    let sorted = SortedThresholds::new(&params.thresholds);
+    for &c in classes {
+        gather_column(cas, l, k, c, &mut scratch.column);
+        let column = std::mem::take(&mut scratch.column);
+        extract_column(&column, c as i64, params, &sorted, scratch, out);
+        scratch.column = column;
+    }
+}
+
+/// Copy column `c` of a row-major `(l, k)` matrix into `buf`.
+pub fn gather_column(cas: &[f64], l: usize, k: usize, c: usize, buf: &mut Vec<f64>) {
+    buf.clear();
+    buf.extend((0..l).map(|i| cas[i * k + c]));
+}
+
+/// Validated entry point: proposals of `classes` (sorted, deduplicated; `None` = all columns).
+pub fn extract(cas: &[f64], l: usize, k: usize, classes: Option<&[i64]>, params: &ExtractParams) -> Result<Segments> {
+    validate_cas(cas, l, k)?;
+    params.validate()?;
+    let mut cls: Vec<usize> = match classes {
+        None => (0..k).collect(),
+        Some(cs) => {
+            let mut v = Vec::with_capacity(cs.len());
+            for &c in cs {
+                if c < 0 || c as usize >= k {
+                    return Err(CoreError::invalid("classes", format!("class index {c} is outside 0..{k}")));
+                }
+                v.push(c as usize);
+            }
+            v
+        }
+    };
+    cls.sort_unstable();
+    cls.dedup();
+    let mut out = Segments::default();
+    extract_classes(cas, l, k, &cls, params, &mut ExtractScratch::default(), &mut out);
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Per-threshold definition, written plainly.
+    fn naive_runs(x: &[f64], t: f64) -> Vec<(usize, usize)> {
+        let mut runs = vec![];
+        let mut i = 0;
+        while i < x.len() {
+            if x[i] > t {
+                let s = i;
+                while i < x.len() && x[i] > t {
+                    i += 1;
+                }
+                runs.push((s, i));
+            } else {
+                i += 1;
+            }
+        }
+        runs
+    }
+
+    #[test]
+    fn sweep_matches_per_threshold_runs() {
+        let x = [0.0, 0.5, 0.5, 0.1, 0.7, 0.7, 0.7, 0.0, 0.3, 0.3];
+        let th = vec![0.2, 0.05, 0.6, 0.6];
+        let p = ExtractParams { thresholds: th.clone(), min_length: 1, preset: ExtractPreset::Paper { alpha: 0.0 } };
+        let mut out = Segments::default();
+        extract_column(&x, 0, &p, &SortedThresholds::new(&th), &mut ExtractScratch::default(), &mut out);
+        let expected: Vec<(f64, f64)> = th
+            .iter()
+            .flat_map(|&t| naive_runs(&x, t))
+            .map(|(s, e)| (s as f64, e as f64))
+            .collect();
+        let got: Vec<(f64, f64)> = out.start.iter().cloned().zip(out.end.iter().cloned()).collect();
+        assert_eq!(got, expected);
+    }
+
+    #[test]
+    fn official_quirks_hand_computed() {
+        // l = 6, one run [1, 4) above 0.001: n = 3, pad = 0.0785·3^0.9 ≈ 0.21.
+        let x = [0.2, 0.5, 0.6, 0.7, 0.0, 0.3];
+        let p = ExtractParams { thresholds: vec![0.001], min_length: 2, preset: ExtractPreset::Official };
+        let mut out = Segments::default();
+        extract_column(&x, 3, &p, &SortedThresholds::new(&p.thresholds), &mut ExtractScratch::default(), &mut out);
+        // Runs above 0.001: [0,4) and [5,6) (too short). For [0,4): inner = mean(x[0..5]),
+        // outer_s = 0, outer_e = min(5, int(4.21+1)=5) -> right part [5,5) empty: outer = 0.
+        assert_eq!(out.len(), 1);
+        assert_eq!((out.start[0], out.end[0]), (0.0, 5.0));
+        let inner = (0.2 + 0.5 + 0.6 + 0.7 + 0.0) / 5.0;
+        assert!((out.inner[0] - inner).abs() < 1e-15);
+        assert!((out.score[0] - inner).abs() < 1e-15);
+        assert_eq!(out.label[0], 3);
+    }
+
+    #[test]
+    fn nonfinite_cas_is_an_error() {
+        let err = extract(&[0.1, f64::NAN], 2, 1, None, &ExtractParams {
+            thresholds: official_thresholds(),
+            min_length: 2,
+            preset: ExtractPreset::Official,
+        })
+        .unwrap_err();
+        assert!(err.to_string().contains("cas"));
+    }
+
+    #[test]
+    fn official_thresholds_match_numpy_arange() {
+        let t = official_thresholds();
+        assert_eq!(t.len(), 20);
+        assert_eq!(t[0], 0.001);
+        assert!((t[19] - 0.039).abs() < 1e-15);
+    }
+}
