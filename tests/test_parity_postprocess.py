@@ -1,0 +1,563 @@
+"""Parity of tadfuse's post-processing with the slow references (tests/reference.py).
+
+Integer columns must be identical, float columns equal to rtol = atol = 1e-12, and row order
+identical. Random inputs come from hypothesis with ``derandomize=True`` (fixed, reproducible
+examples) and from numpy generators with fixed seeds. The 100,000-snippet video is checked
+against the vectorised numpy baseline (benches/numpy_official.py), itself tested against the
+reference in test_numpy_official.py.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import numpy as np
+import pytest
+
+hypothesis = pytest.importorskip("hypothesis")
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+HERE = os.path.dirname(__file__)
+sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(HERE, "..", "benches"))
+
+import tadfuse  # noqa: E402
+from numpy_official import numpy_extract, numpy_fuse, numpy_nms, numpy_soft_nms  # noqa: E402
+from reference import (  # noqa: E402
+    DEFAULT_THRESHOLDS,
+    as_columns,
+    ref_detect,
+    ref_extract,
+    ref_fuse,
+    ref_nms,
+    ref_soft_nms,
+    to_proposals,
+)
+
+_API = ("extract_proposals", "fuse", "nms", "soft_nms", "detect", "detect_batch",
+        "PostprocessConfig")
+pytestmark = pytest.mark.skipif(
+    not all(hasattr(tadfuse, name) for name in _API),
+    reason="tadfuse post-processing API not built yet",
+)
+
+RTOL = ATOL = 1e-12
+TEMPERATURES = [1.0, 0.2, 0.1, 0.03, 0.02, 0.002, 0.0016]
+TEMPLATES = ["gaussian", "laplace", "uniform", "student_t"]
+FLOATS = ("start", "end", "score", "inner")
+
+SETTINGS = settings(
+    derandomize=True, deadline=None, database=None, max_examples=60,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+
+
+# ---------------------------------------------------------------------------------------------
+# comparison
+# ---------------------------------------------------------------------------------------------
+
+
+def _describe(cols, i):
+    v = "" if cols["video"] is None else f" video={cols['video'][i]}"
+    return (f"row {i}: label={cols['label'][i]}{v} start={cols['start'][i]!r} "
+            f"end={cols['end'][i]!r} score={cols['score'][i]!r} inner={cols['inner'][i]!r}")
+
+
+def assert_match(actual, expected, what=""):
+    """``actual`` (tadfuse.Proposals) equals ``expected`` (column dict or Proposals)."""
+    a, e = as_columns(actual), as_columns(expected)
+    assert (a["video"] is None) == (e["video"] is None), (
+        f"{what}: video column present in actual={a['video'] is not None}, "
+        f"expected={e['video'] is not None}")
+    na, ne = len(a["label"]), len(e["label"])
+    rows = min(na, ne)
+    bad = []
+    for i in range(rows):
+        ok = a["label"][i] == e["label"][i]
+        if a["video"] is not None:
+            ok = ok and a["video"][i] == e["video"][i]
+        for name in FLOATS:
+            x, y = a[name][i], e[name][i]
+            ok = ok and bool(abs(x - y) <= ATOL + RTOL * abs(y))
+        if not ok:
+            bad.append(i)
+    if na != ne or bad:
+        first = bad[0] if bad else rows
+        lines = [f"{what}: {na} rows, expected {ne}; first mismatch at row {first}"]
+        if first < na:
+            lines.append("  actual   " + _describe(a, first))
+        if first < ne:
+            lines.append("  expected " + _describe(e, first))
+        raise AssertionError("\n".join(lines))
+
+
+def _finite(p):
+    for name in FLOATS:
+        assert np.all(np.isfinite(getattr(p, name))), f"non-finite {name}"
+
+
+# ---------------------------------------------------------------------------------------------
+# generators
+# ---------------------------------------------------------------------------------------------
+
+
+def make_cas(seed, length, k, style):
+    rng = np.random.default_rng(seed)
+    if style == "uniform":
+        return rng.uniform(0, 0.05, (length, k))
+    if style == "on_thresholds":  # values exactly equal to thresholds (x > theta is strict)
+        cas = DEFAULT_THRESHOLDS[rng.integers(0, 20, (length, k))]
+        return cas * (rng.uniform(0, 1, (length, k)) < 0.85)
+    if style == "plateau":  # piecewise constant: duplicate proposals, tied scores
+        levels = np.array([0.0, 0.004, 0.02, 0.03, 0.5])
+        idx = np.repeat(rng.integers(0, 5, (length // 3 + 1, k)), 3, axis=0)[:length]
+        return levels[idx]
+    if style == "smooth":
+        t = np.linspace(0, rng.uniform(1, 25), length)[:, None]
+        return np.clip(0.02 + 0.03 * np.sin(t + rng.uniform(0, 6, k))
+                       + rng.normal(0, 0.004, (length, k)), 0, None)
+    if style == "big":  # activations far above 1 (weights beyond 1)
+        return rng.uniform(0, 3.0, (length, k)) * (rng.uniform(0, 1, (length, k)) < 0.7)
+    if style == "negative":
+        return rng.normal(0.01, 0.03, (length, k))
+    raise ValueError(style)
+
+
+CAS_STYLES = ["uniform", "on_thresholds", "plateau", "smooth", "big", "negative"]
+
+
+@st.composite
+def cas_arrays(draw, max_len=70, max_k=4, styles=CAS_STYLES):
+    seed = draw(st.integers(0, 2**32 - 1))
+    length = draw(st.integers(1, max_len))
+    k = draw(st.integers(1, max_k))
+    style = draw(st.sampled_from(styles))
+    return make_cas(seed, length, k, style)
+
+
+def make_props(seed, m, n_labels=2, with_video=False, integer=True, tied=False, inner_scale=1.2):
+    rng = np.random.default_rng(seed)
+    if integer:
+        start = rng.integers(0, 40, m).astype(float)
+        end = start + rng.integers(0, 12, m)
+    else:
+        start = rng.uniform(0, 40, m)
+        end = start + rng.uniform(0, 12, m) * (rng.uniform(0, 1, m) < 0.95)
+    score = rng.uniform(-0.2, 1.0, m)
+    if tied:
+        score = np.round(score, 1)
+    inner = rng.uniform(-0.1, inner_scale, m)
+    if tied:
+        inner = np.round(inner, 1)
+    label = rng.integers(0, n_labels, m)
+    video = rng.integers(0, 3, m) if with_video else None
+    return {"label": label, "start": start, "end": end, "score": score, "inner": inner,
+            "video": video}
+
+
+@st.composite
+def proposal_sets(draw, max_m=40):
+    cols = make_props(
+        draw(st.integers(0, 2**32 - 1)),
+        draw(st.integers(0, max_m)),
+        n_labels=draw(st.integers(1, 3)),
+        with_video=draw(st.booleans()),
+        integer=draw(st.booleans()),
+        tied=draw(st.booleans()),
+        inner_scale=draw(st.sampled_from([0.05, 1.0, 1.2, 4.0])),
+    )
+    return cols
+
+
+def P(cols):
+    return to_proposals(cols)
+
+
+# ---------------------------------------------------------------------------------------------
+# extraction
+# ---------------------------------------------------------------------------------------------
+
+
+@SETTINGS
+@given(
+    cas=cas_arrays(),
+    thresholds=st.sampled_from(["default", "reversed", "custom"]),
+    min_length=st.integers(1, 4),
+    preset=st.sampled_from(["official", "paper"]),
+    alpha=st.sampled_from([0.0, 0.25, 0.5, 1.3]),
+    classes=st.sampled_from(["all", "subset"]),
+)
+def test_extract_parity(cas, thresholds, min_length, preset, alpha, classes):
+    ths = {"default": None, "reversed": DEFAULT_THRESHOLDS[::-1].copy(),
+           "custom": np.array([0.02, 0.0, 0.5, 0.02, -1.0])}[thresholds]
+    cls = None if classes == "all" else sorted(range(cas.shape[1]), reverse=True)[:2]
+    got = tadfuse.extract_proposals(cas, ths, classes=cls, min_length=min_length, preset=preset,
+                                    alpha=alpha)
+    exp = ref_extract(cas, ths, classes=cls, min_length=min_length, preset=preset, alpha=alpha)
+    assert_match(got, exp, f"extract preset={preset}")
+    assert got.video is None
+    assert got.label.dtype == np.int64 and got.start.dtype == np.float64
+
+
+def test_extract_default_arguments():
+    cas = make_cas(3, 50, 3, "smooth")
+    assert_match(tadfuse.extract_proposals(cas), ref_extract(cas), "defaults")
+
+
+@pytest.mark.parametrize("preset", ["official", "paper"])
+def test_extract_single_snippet_and_tiny(preset):
+    for cas in (np.array([[0.5]]), np.array([[0.5, 0.0]]), np.array([[0.5], [0.5]])):
+        for ml in (1, 2):
+            got = tadfuse.extract_proposals(cas, min_length=ml, preset=preset)
+            assert_match(got, ref_extract(cas, min_length=ml, preset=preset), f"{cas.tolist()}")
+
+
+def test_extract_empty_video():
+    cas = np.zeros((0, 3))
+    got = tadfuse.extract_proposals(cas)
+    assert len(got) == 0
+
+
+def test_extract_empty_classes_and_thresholds():
+    cas = make_cas(1, 30, 2, "uniform")
+    assert len(tadfuse.extract_proposals(cas, classes=[])) == 0
+    assert len(tadfuse.extract_proposals(cas, np.zeros(0))) == 0
+
+
+# ---------------------------------------------------------------------------------------------
+# fusion
+# ---------------------------------------------------------------------------------------------
+
+
+@SETTINGS
+@given(
+    cols=proposal_sets(),
+    temperature=st.sampled_from(TEMPERATURES),
+    threshold=st.sampled_from([0.0, 0.25, 0.5, 0.75]),
+    overlap=st.sampled_from(["coverage", "iou"]),
+    weight=st.sampled_from(["inner", "score"]),
+    template=st.sampled_from(TEMPLATES),
+    dof=st.sampled_from([1.0, 3.0, 30.0]),
+)
+def test_fuse_parity(cols, temperature, threshold, overlap, weight, template, dof):
+    got = tadfuse.fuse(P(cols), temperature=temperature, threshold=threshold, overlap=overlap,
+                       weight=weight, template=template, dof=dof)
+    exp = ref_fuse(cols, temperature, threshold, overlap, weight, template, dof)
+    _finite(got)
+    assert_match(got, exp, f"fuse T={temperature} {overlap} {weight} {template} dof={dof}")
+
+
+@pytest.mark.parametrize("template", TEMPLATES)
+@pytest.mark.parametrize("temperature", TEMPERATURES)
+def test_fuse_extracted_proposals_all_temperatures(template, temperature):
+    # realistic input: duplicates across thresholds, weights up to ~3 (beyond 1)
+    for seed, style in enumerate(["smooth", "plateau", "big"]):
+        cas = make_cas(seed, 120, 2, style)
+        props = ref_extract(cas)
+        got = tadfuse.fuse(P(props), temperature=temperature, template=template)
+        _finite(got)
+        assert_match(got, ref_fuse(props, temperature, template=template),
+                     f"fuse extracted style={style} T={temperature} {template}")
+
+
+def test_fuse_defaults_are_official():
+    props = ref_extract(make_cas(5, 80, 2, "smooth"))
+    got = tadfuse.fuse(P(props), temperature=0.2)
+    assert_match(got, ref_fuse(props, 0.2, 0.25, "coverage", "inner", "gaussian", 3.0), "defaults")
+
+
+def _pair(s1, e1, s2, e2):
+    return {"label": np.array([0, 0]), "start": np.array([s1, s2], float),
+            "end": np.array([e1, e2], float), "score": np.array([1.0, 0.5]),
+            "inner": np.array([0.3, 0.6]), "video": None}
+
+
+COVERAGE_EDGES = [
+    # (pivot, candidate, merged?) coverage = inter+1 / len_candidate+1
+    ((3, 10), (0, 3), False),      # 1/4 exactly
+    ((3, 10), (0.001, 3), True),   # 1/3.999
+    ((3, 10), (0, 2.999), False),  # 0.999/3.999
+    ((0, 10), (10, 13), False),    # 1/4 exactly, on the right
+    ((0, 10), (10, 12.999), True),
+    ((0, 1), (1, 4), False),       # 1/4 again, pivot shorter than candidate
+    ((5, 5), (5, 5), True),        # zero-length segments: coverage 1
+]
+
+IOU_EDGES = [
+    ((0, 4), (3, 4), False),       # iou 1/4 exactly
+    ((0, 4), (2.9, 4), True),
+    ((0, 8), (6, 8), False),       # 2/8
+    ((0, 8), (5.999, 8), True),
+    ((2, 2), (2, 2), False),       # union 0 -> iou 0
+]
+
+
+@pytest.mark.parametrize("pivot,cand,merged", COVERAGE_EDGES)
+def test_fuse_nms_coverage_threshold_edges(pivot, cand, merged):
+    cols = _pair(*pivot, *cand)
+    for fn, ref in ((lambda p: tadfuse.fuse(p, temperature=0.2), lambda c: ref_fuse(c, 0.2)),
+                    (lambda p: tadfuse.nms(p), lambda c: ref_nms(c))):
+        got = fn(P(cols))
+        exp = ref(cols)
+        assert len(exp["label"]) == (1 if merged else 2)
+        assert_match(got, exp, f"coverage edge {pivot} {cand}")
+
+
+@pytest.mark.parametrize("pivot,cand,merged", IOU_EDGES)
+def test_fuse_nms_iou_threshold_edges(pivot, cand, merged):
+    cols = _pair(*pivot, *cand)
+    got = tadfuse.fuse(P(cols), temperature=0.2, overlap="iou")
+    exp = ref_fuse(cols, 0.2, overlap="iou")
+    assert len(exp["label"]) == (1 if merged else 2)
+    assert_match(got, exp, f"iou edge {pivot} {cand}")
+    assert_match(tadfuse.nms(P(cols), overlap="iou"), ref_nms(cols, overlap="iou"), "nms iou edge")
+
+
+def test_fuse_score_ties_pick_lowest_index():
+    # equal scores everywhere: the pivot is always the lowest remaining index
+    cols = {"label": np.zeros(6, int), "start": np.array([0, 0, 30, 1, 30, 60], float),
+            "end": np.array([10, 10, 40, 11, 40, 70], float), "score": np.full(6, 0.5),
+            "inner": np.array([0.1, 0.9, 0.5, 0.2, 0.5, 0.3]), "video": None}
+    for template in TEMPLATES:
+        got = tadfuse.fuse(P(cols), temperature=0.2, template=template)
+        assert_match(got, ref_fuse(cols, 0.2, template=template), f"ties {template}")
+    assert_match(tadfuse.nms(P(cols)), ref_nms(cols), "nms ties")
+    got = tadfuse.nms(P(cols))
+    np.testing.assert_array_equal(got.inner, [0.1, 0.5, 0.3])
+
+
+def test_fuse_group_of_one_unchanged():
+    cols = make_props(11, 1, with_video=True)
+    for template in TEMPLATES:
+        got = tadfuse.fuse(P(cols), temperature=0.0016, template=template)
+        for name in ("label", "start", "end", "score", "inner", "video"):
+            np.testing.assert_array_equal(getattr(got, name), cols[name], err_msg=name)
+
+
+def test_fuse_empty():
+    for with_video in (False, True):
+        cols = make_props(0, 0, with_video=with_video)
+        got = tadfuse.fuse(P(cols), temperature=0.2)
+        assert len(got) == 0 and (got.video is None) == (not with_video)
+        assert len(tadfuse.nms(P(cols))) == 0
+        assert len(tadfuse.soft_nms(P(cols))) == 0
+
+
+@pytest.mark.parametrize("weight_scale", [1.0, 5.0, 100.0])
+@pytest.mark.parametrize("temperature", [1.0, 0.2, 0.02, 0.002, 0.0016])
+def test_fuse_no_overflow(weight_scale, temperature):
+    # w / T up to 62,500: a naive exp overflows; the shifted softmax must not
+    cols = make_props(3, 40, n_labels=1, inner_scale=weight_scale)
+    cols["inner"] = np.abs(cols["inner"])
+    for weight in ("inner", "score"):
+        for template in TEMPLATES:
+            got = tadfuse.fuse(P(cols), temperature=temperature, weight=weight, template=template)
+            _finite(got)
+            assert_match(got, ref_fuse(cols, temperature, weight=weight, template=template),
+                         f"overflow T={temperature} scale={weight_scale} {weight} {template}")
+
+
+# ---------------------------------------------------------------------------------------------
+# NMS / soft-NMS
+# ---------------------------------------------------------------------------------------------
+
+
+@SETTINGS
+@given(cols=proposal_sets(), threshold=st.sampled_from([0.0, 0.25, 0.5, 0.9]),
+       overlap=st.sampled_from(["coverage", "iou"]))
+def test_nms_parity(cols, threshold, overlap):
+    got = tadfuse.nms(P(cols), threshold=threshold, overlap=overlap)
+    assert_match(got, ref_nms(cols, threshold, overlap), f"nms {overlap} {threshold}")
+
+
+def test_nms_defaults():
+    props = ref_extract(make_cas(8, 90, 3, "smooth"))
+    assert_match(tadfuse.nms(P(props)), ref_nms(props, 0.25, "coverage"), "nms defaults")
+
+
+@SETTINGS
+@given(
+    cols=proposal_sets(),
+    sigma=st.sampled_from([0.1, 0.5, 1.0]),
+    min_score=st.sampled_from([0.0, 0.001, 0.1]),
+    method=st.sampled_from(["gaussian", "linear"]),
+    threshold=st.sampled_from([0.0, 0.25, 0.5]),
+    max_out=st.sampled_from([None, 1, 3, 100]),
+)
+def test_soft_nms_parity(cols, sigma, min_score, method, threshold, max_out):
+    got = tadfuse.soft_nms(P(cols), sigma=sigma, min_score=min_score, method=method,
+                           threshold=threshold, max_out=max_out)
+    exp = ref_soft_nms(cols, sigma, min_score, method, threshold, max_out)
+    assert_match(got, exp, f"soft_nms {method} sigma={sigma} min={min_score} th={threshold} "
+                           f"max_out={max_out}")
+
+
+def test_soft_nms_defaults_and_max_out_zero():
+    props = ref_extract(make_cas(9, 90, 2, "smooth"))
+    assert_match(tadfuse.soft_nms(P(props)), ref_soft_nms(props), "soft_nms defaults")
+    assert len(tadfuse.soft_nms(P(props), max_out=0)) == 0
+
+
+def test_soft_nms_ties():
+    cols = {"label": np.zeros(4, int), "start": np.array([0, 0, 20, 20], float),
+            "end": np.array([10, 10, 30, 30], float), "score": np.full(4, 0.5),
+            "inner": np.arange(4, dtype=float), "video": None}
+    for method in ("gaussian", "linear"):
+        got = tadfuse.soft_nms(P(cols), method=method)
+        assert_match(got, ref_soft_nms(cols, method=method), f"soft ties {method}")
+
+
+# ---------------------------------------------------------------------------------------------
+# detect / detect_batch
+# ---------------------------------------------------------------------------------------------
+
+
+def test_config_presets_match_contract():
+    off = tadfuse.PostprocessConfig.official()
+    pap = tadfuse.PostprocessConfig.paper()
+    np.testing.assert_array_equal(np.asarray(off.thresholds, float), DEFAULT_THRESHOLDS)
+    for cfg, exp in ((off, dict(class_threshold=0.16, min_length=2, preset="official",
+                                method="fusion", temperature=0.2, overlap="coverage",
+                                weight="inner", threshold=0.25, template="gaussian")),
+                     (pap, dict(preset="paper", temperature=0.03, overlap="iou",
+                                weight="score", method="fusion"))):
+        for k, v in exp.items():
+            assert getattr(cfg, k) == v, (k, getattr(cfg, k), v)
+    assert tadfuse.PostprocessConfig.official(temperature=0.5).temperature == 0.5
+
+
+def _configs():
+    C = tadfuse.PostprocessConfig
+    yield "official", C.official()
+    yield "paper", C.paper()
+    yield "official-nms", C.official(method="nms")
+    yield "paper-nms", C.paper(method="nms")
+    yield "soft-gauss", C.official(method="soft_nms")
+    yield "soft-linear", C.paper(method="soft_nms", soft_method="linear", max_out=5,
+                                 min_score=0.0)
+    for t in TEMPLATES:
+        yield f"official-{t}", C.official(template=t, temperature=0.02)
+    yield "paper-T0.0016", C.paper(temperature=0.0016, alpha=0.5, class_threshold=0.0)
+    yield "l1", C.official(min_length=1)
+
+
+@SETTINGS
+@given(cas=cas_arrays(max_len=60, max_k=3), seed=st.integers(0, 2**32 - 1),
+       which=st.integers(0, 14))
+def test_detect_parity(cas, seed, which):
+    rng = np.random.default_rng(seed)
+    vs = rng.uniform(0, 0.4, cas.shape[1])
+    name, cfg = list(_configs())[which % len(list(_configs()))]
+    got = tadfuse.detect(cas, vs, cfg)
+    assert got.video is None
+    _finite(got)
+    assert_match(got, ref_detect(cas, vs, cfg), f"detect {name}")
+
+
+def test_detect_default_config_is_official():
+    cas = make_cas(4, 60, 3, "smooth")
+    vs = np.array([0.5, 0.1, 0.16])
+    assert_match(tadfuse.detect(cas, vs), ref_detect(cas, vs, None), "detect default")
+
+
+def test_detect_single_snippet_and_no_class():
+    cfg = tadfuse.PostprocessConfig.official(min_length=1)
+    cas = np.array([[0.5, 0.2]])
+    assert_match(tadfuse.detect(cas, [1.0, 1.0], cfg), ref_detect(cas, [1.0, 1.0], cfg), "l=1")
+    assert len(tadfuse.detect(cas, [0.0, 0.0])) == 0
+
+
+@pytest.mark.parametrize("num_threads", [1, 2, 4, None])
+def test_detect_batch_matches_detect(num_threads):
+    rng = np.random.default_rng(123)
+    styles = CAS_STYLES
+    videos = [make_cas(i, int(rng.integers(1, 200)), 4, styles[i % len(styles)])
+              for i in range(24)]
+    scores = [rng.uniform(0, 0.4, 4) for _ in videos]
+    for name, cfg in list(_configs())[:6]:
+        out = tadfuse.detect_batch(videos, scores, cfg, num_threads=num_threads)
+        assert isinstance(out, list) and len(out) == len(videos)
+        for i, (cas, vs) in enumerate(zip(videos, scores)):
+            single = tadfuse.detect(cas, vs, cfg)
+            assert out[i] == single, f"detect_batch[{i}] != detect ({name}, threads={num_threads})"
+        if num_threads == 1:
+            for i in (0, 5, 17):
+                assert_match(out[i], ref_detect(videos[i], scores[i], cfg), f"batch ref {name}")
+
+
+def test_detect_batch_thread_counts_identical():
+    rng = np.random.default_rng(7)
+    videos = [make_cas(i, int(rng.integers(1, 400)), 5, "smooth") for i in range(40)]
+    scores = [rng.uniform(0, 0.4, 5) for _ in videos]
+    cfg = tadfuse.PostprocessConfig.official(template="student_t")
+    runs = [tadfuse.detect_batch(videos, scores, cfg, num_threads=n) for n in (1, 2, 4)]
+    for i in range(len(videos)):
+        assert runs[0][i] == runs[1][i] == runs[2][i], f"video {i}"
+
+
+def test_detect_batch_empty():
+    assert tadfuse.detect_batch([], []) == []
+
+
+# ---------------------------------------------------------------------------------------------
+# a 100,000-snippet video (against the numpy baseline)
+# ---------------------------------------------------------------------------------------------
+
+
+def long_video(seed=2024, length=100_000, k=2, bumps=300):
+    rng = np.random.default_rng(seed)
+    cas = np.zeros((length, k))
+    for c in range(k):
+        for _ in range(bumps):
+            w = int(rng.integers(3, 300))
+            s = int(rng.integers(0, length - w))
+            h = rng.uniform(0.005, 0.2)
+            shape = np.sin(np.linspace(0, np.pi, w)) * h
+            noise = 1 + 0.15 * rng.normal(size=w)
+            cas[s:s + w, c] = np.maximum(cas[s:s + w, c], np.clip(shape * noise, 0, None))
+    cas[-1, 0] = 0.3  # a run touching the end of the video
+    cas[0, 1] = 0.3
+    return cas
+
+
+@pytest.fixture(scope="module")
+def long_cas():
+    return long_video()
+
+
+def _np_cols(label, s, e, sc, inn):
+    return {"label": np.full(len(s), label, np.int64), "start": s, "end": e, "score": sc,
+            "inner": inn, "video": None}
+
+
+def test_long_video_extract(long_cas):
+    got = tadfuse.extract_proposals(long_cas)
+    parts = [_np_cols(c, *numpy_extract(long_cas[:, c])) for c in range(long_cas.shape[1])]
+    exp = {n: np.concatenate([p[n] for p in parts]) for n in ("label",) + FLOATS}
+    exp["video"] = None
+    assert len(exp["label"]) > 1000
+    assert_match(got, exp, "long video extract")
+
+
+def test_long_video_detect_fuse_nms_soft_nms(long_cas):
+    cfg = tadfuse.PostprocessConfig.official()
+    vs = np.array([0.9, 0.5])
+    got = tadfuse.detect(long_cas, vs, cfg)
+    parts = []
+    for c in range(long_cas.shape[1]):
+        s, e, sc, inn = numpy_extract(long_cas[:, c])
+        parts.append(_np_cols(c, *numpy_fuse(s, e, sc, inn, 0.2, 0.25)))
+    exp = {n: np.concatenate([p[n] for p in parts]) for n in ("label",) + FLOATS}
+    exp["video"] = None
+    assert_match(got, exp, "long video detect (official fusion)")
+
+    s, e, sc, inn = numpy_extract(long_cas[:, 0])
+    props = _np_cols(0, s, e, sc, inn)
+    keep = numpy_nms(s, e, sc, 0.25, "coverage")
+    assert_match(tadfuse.nms(P(props)), _np_cols(0, s[keep], e[keep], sc[keep], inn[keep]),
+                 "long video nms")
+    idx, dec = numpy_soft_nms(s, e, sc, 0.5, 0.001, "gaussian", 0.25, 2000)
+    assert_match(tadfuse.soft_nms(P(props), max_out=2000),
+                 _np_cols(0, s[idx], e[idx], dec, inn[idx]), "long video soft_nms")
