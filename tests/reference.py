@@ -14,7 +14,8 @@ dict into a ``tadfuse.Proposals``.
 Template choices (the fused value of each column ``start``, ``end``, ``score``, ``inner``, taken
 independently per column, with the softmax weights ``g`` of the group):
 
-* ``gaussian``: weighted mean ``sum(g * x)``.
+* ``gaussian``: weighted mean ``sum(g * x)`` (exactly rounded sum, clamped to the group's
+  ``[min, max]`` so that identical values fuse to exactly themselves).
 * ``laplace``: weighted lower median: sort the values ascending (ties keep group order), take the
   first value whose running sum of ``g`` is ``>= 0.5``.
 * ``uniform``: midrange ``(min + max) / 2`` of the group's values (weights are not used).
@@ -22,7 +23,8 @@ independently per column, with the softmax weights ``g`` of the group):
   degrees of freedom, by EM: start at the weighted mean and weighted variance; if the variance is
   0 return the mean; otherwise iterate ``u_i = (dof + 1) / (dof + (x_i - mu)^2 / s2)``,
   ``mu = sum(g u x) / sum(g u)``, ``s2 = sum(g u (x - mu)^2)`` (new ``mu``) until
-  ``|mu_new - mu| <= 1e-12 * (1 + |mu_new|)``, ``s2 == 0``, or 500 iterations.
+  ``|mu_new - mu| <= 1e-12 * (1 + |mu_new|)``, ``s2 == 0``, or 500 iterations (result clamped
+  to ``[min, max]`` like the mean).
 
 Group order inside the fusion loop: ``[pivot]`` followed by the other members in input order.
 """
@@ -274,15 +276,21 @@ def student_t_location(values: list[float], g: list[float], dof: float) -> float
     return mu
 
 
+def _clamp(v: float, values: list[float]) -> float:
+    """Clamp to the group's range: a no-op in exact arithmetic, but it makes a group of identical
+    values come out as exactly that value (``sum(g) == 1`` only up to rounding)."""
+    return min(max(v, min(values)), max(values))
+
+
 def _template_value(values: list[float], g: list[float], template: str, dof: float) -> float:
     if template == "gaussian":
-        return math.fsum(gi * xi for gi, xi in zip(g, values))
+        return _clamp(math.fsum(gi * xi for gi, xi in zip(g, values)), values)
     if template == "laplace":
         return weighted_lower_median(values, g)
     if template == "uniform":
         return (min(values) + max(values)) / 2.0
     if template == "student_t":
-        return student_t_location(values, g, dof)
+        return _clamp(student_t_location(values, g, dof), values)
     raise ValueError(f"unknown template {template!r}")
 
 

@@ -293,7 +293,7 @@ def test_detect_batch_errors_and_layouts():
         with pytest.raises(ValueError, match="num_threads"):
             tadfuse.detect_batch(videos, scores, num_threads=n)
     ref = tadfuse.detect_batch(videos, scores)
-    mixed = [videos[0].astype(np.float32).astype(np.float64), np.asfortranarray(videos[1]),
+    mixed = [np.repeat(videos[0], 2, axis=1)[:, ::2], np.asfortranarray(videos[1]),
              videos[2].tolist(), videos[3]]
     out = tadfuse.detect_batch(mixed, [list(s) for s in scores], num_threads=2)
     for a, b in zip(out, ref):

@@ -49,7 +49,7 @@ TEMPLATES = ["gaussian", "laplace", "uniform", "student_t"]
 FLOATS = ("start", "end", "score", "inner")
 
 SETTINGS = settings(
-    derandomize=True, deadline=None, database=None, max_examples=60,
+    derandomize=True, deadline=None, database=None, max_examples=int(os.environ.get("TADFUSE_HYPOTHESIS_EXAMPLES", "200")),
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
 
@@ -65,24 +65,54 @@ def _describe(cols, i):
             f"end={cols['end'][i]!r} score={cols['score'][i]!r} inner={cols['inner'][i]!r}")
 
 
-def assert_match(actual, expected, what=""):
-    """``actual`` (tadfuse.Proposals) equals ``expected`` (column dict or Proposals)."""
+def _close(x, y):
+    return bool(abs(x - y) <= ATOL + RTOL * abs(y))
+
+
+def _same_row(a, e, i, j):
+    """Row i of ``a`` equals row j of ``e`` (ints exactly, floats to tolerance)."""
+    if a["label"][i] != e["label"][j]:
+        return False
+    if a["video"] is not None and a["video"][i] != e["video"][j]:
+        return False
+    return all(_close(a[name][i], e[name][j]) for name in FLOATS)
+
+
+def _resolve_near_ties(a, e):
+    """Reorder ``a`` where it differs from ``e`` only by the order of rows whose scores agree to
+    the float tolerance (same group): fused scores that are equal in exact arithmetic can differ in
+    the last bits between two correct implementations, so their relative order is not part of what
+    a float contract can pin. Anything else is left for the strict comparison to report."""
+    n = min(len(a["label"]), len(e["label"]))
+    order = list(range(len(a["label"])))
+    for i in range(n):
+        if _same_row(a, e, order[i], i):
+            continue
+        for k in range(i + 1, len(order)):
+            j = order[k]
+            if not _close(a["score"][j], a["score"][order[i]]):
+                break  # scores are sorted within a group: no near-tie further down
+            if _same_row(a, e, j, i):
+                order[i], order[k] = order[k], order[i]
+                break
+    return {name: (None if a[name] is None else a[name][order]) for name in a}
+
+
+def assert_match(actual, expected, what="", near_ties=False):
+    """``actual`` (tadfuse.Proposals) equals ``expected`` (column dict or Proposals), row by row.
+
+    ``near_ties=True`` (only where outputs are sorted by a computed fused score) lets rows whose
+    scores agree to 1e-12 appear in either order; see ``_resolve_near_ties``.
+    """
     a, e = as_columns(actual), as_columns(expected)
+    if near_ties:
+        a = _resolve_near_ties(a, e)
     assert (a["video"] is None) == (e["video"] is None), (
         f"{what}: video column present in actual={a['video'] is not None}, "
         f"expected={e['video'] is not None}")
     na, ne = len(a["label"]), len(e["label"])
     rows = min(na, ne)
-    bad = []
-    for i in range(rows):
-        ok = a["label"][i] == e["label"][i]
-        if a["video"] is not None:
-            ok = ok and a["video"][i] == e["video"][i]
-        for name in FLOATS:
-            x, y = a[name][i], e[name][i]
-            ok = ok and bool(abs(x - y) <= ATOL + RTOL * abs(y))
-        if not ok:
-            bad.append(i)
+    bad = [i for i in range(rows) if not _same_row(a, e, i, i)]
     if na != ne or bad:
         first = bad[0] if bad else rows
         lines = [f"{what}: {na} rows, expected {ne}; first mismatch at row {first}"]
@@ -137,20 +167,37 @@ def cas_arrays(draw, max_len=70, max_k=4, styles=CAS_STYLES):
     return make_cas(seed, length, k, style)
 
 
-def make_props(seed, m, n_labels=2, with_video=False, integer=True, tied=False, inner_scale=1.2):
+def make_props(seed, m, n_labels=2, with_video=False, integer=True, tied=False, inner_scale=1.2,
+               layout="compact"):
     rng = np.random.default_rng(seed)
-    if integer:
-        start = rng.integers(0, 40, m).astype(float)
-        end = start + rng.integers(0, 12, m)
+    if layout == "compact":
+        span, longest = 40, 12
+    elif layout == "wide":  # long segments next to short ones: overlap windows must look far
+        span, longest = 100, int(rng.choice([5, 80]))
+    else:  # "nested": segments around a few common centres
+        span, longest = 0, 0
+    if layout == "nested":
+        centre = rng.choice([20.0, 50.0, 51.5], m)
+        half = rng.integers(0, 30, m) if integer else rng.uniform(0, 30, m)
+        start, end = np.maximum(0.0, np.floor(centre - half)), np.floor(centre + half) + 1
+        if not integer:
+            start, end = np.maximum(0.0, centre - half), centre + half
+    elif integer:
+        start = rng.integers(0, span, m).astype(float)
+        end = start + rng.integers(0, longest, m) * (rng.uniform(0, 1, m) < 0.5) \
+            + rng.integers(0, 12, m)
     else:
-        start = rng.uniform(0, 40, m)
-        end = start + rng.uniform(0, 12, m) * (rng.uniform(0, 1, m) < 0.95)
+        start = rng.uniform(0, span, m)
+        end = start + (rng.uniform(0, longest, m) * (rng.uniform(0, 1, m) < 0.5)
+                       + rng.uniform(0, 12, m)) * (rng.uniform(0, 1, m) < 0.95)
     score = rng.uniform(-0.2, 1.0, m)
     if tied:
         score = np.round(score, 1)
     inner = rng.uniform(-0.1, inner_scale, m)
     if tied:
         inner = np.round(inner, 1)
+    # np.round makes -0.0 from small negatives; signed zeros have their own test
+    score, inner = score + 0.0, inner + 0.0
     label = rng.integers(0, n_labels, m)
     video = rng.integers(0, 3, m) if with_video else None
     return {"label": label, "start": start, "end": end, "score": score, "inner": inner,
@@ -158,7 +205,7 @@ def make_props(seed, m, n_labels=2, with_video=False, integer=True, tied=False, 
 
 
 @st.composite
-def proposal_sets(draw, max_m=40):
+def proposal_sets(draw, max_m=60):
     cols = make_props(
         draw(st.integers(0, 2**32 - 1)),
         draw(st.integers(0, max_m)),
@@ -167,6 +214,7 @@ def proposal_sets(draw, max_m=40):
         integer=draw(st.booleans()),
         tied=draw(st.booleans()),
         inner_scale=draw(st.sampled_from([0.05, 1.0, 1.2, 4.0])),
+        layout=draw(st.sampled_from(["compact", "wide", "nested"])),
     )
     return cols
 
@@ -246,7 +294,7 @@ def test_fuse_parity(cols, temperature, threshold, overlap, weight, template, do
                        weight=weight, template=template, dof=dof)
     exp = ref_fuse(cols, temperature, threshold, overlap, weight, template, dof)
     _finite(got)
-    assert_match(got, exp, f"fuse T={temperature} {overlap} {weight} {template} dof={dof}")
+    assert_match(got, exp, f"fuse T={temperature} {overlap} {weight} {template} dof={dof}", near_ties=True)
 
 
 @pytest.mark.parametrize("template", TEMPLATES)
@@ -259,13 +307,13 @@ def test_fuse_extracted_proposals_all_temperatures(template, temperature):
         got = tadfuse.fuse(P(props), temperature=temperature, template=template)
         _finite(got)
         assert_match(got, ref_fuse(props, temperature, template=template),
-                     f"fuse extracted style={style} T={temperature} {template}")
+                     f"fuse extracted style={style} T={temperature} {template}", near_ties=True)
 
 
 def test_fuse_defaults_are_official():
     props = ref_extract(make_cas(5, 80, 2, "smooth"))
     got = tadfuse.fuse(P(props), temperature=0.2)
-    assert_match(got, ref_fuse(props, 0.2, 0.25, "coverage", "inner", "gaussian", 3.0), "defaults")
+    assert_match(got, ref_fuse(props, 0.2, 0.25, "coverage", "inner", "gaussian", 3.0), "defaults", near_ties=True)
 
 
 def _pair(s1, e1, s2, e2):
@@ -328,6 +376,19 @@ def test_fuse_score_ties_pick_lowest_index():
     np.testing.assert_array_equal(got.inner, [0.1, 0.5, 0.3])
 
 
+def test_signed_zero_scores_tie():
+    # -0.0 == 0.0: a tie, so the lowest index goes first (a total order that ranks 0.0 above
+    # -0.0 does not implement "ties: lowest index")
+    cols = {"label": np.zeros(4, int), "start": np.array([0, 20, 40, 60], float),
+            "end": np.array([10, 30, 50, 70], float), "score": np.array([-0.0, 0.0, -0.0, 0.0]),
+            "inner": np.arange(4, dtype=float), "video": None}
+    assert_match(tadfuse.nms(P(cols)), ref_nms(cols), "nms signed zeros")
+    np.testing.assert_array_equal(tadfuse.nms(P(cols)).inner, [0, 1, 2, 3])
+    assert_match(tadfuse.soft_nms(P(cols), min_score=0.0), ref_soft_nms(cols, min_score=0.0),
+                 "soft_nms signed zeros")
+    assert_match(tadfuse.fuse(P(cols), temperature=0.2), ref_fuse(cols, 0.2), "fuse signed zeros")
+
+
 def test_fuse_group_of_one_unchanged():
     cols = make_props(11, 1, with_video=True)
     for template in TEMPLATES:
@@ -356,7 +417,7 @@ def test_fuse_no_overflow(weight_scale, temperature):
             got = tadfuse.fuse(P(cols), temperature=temperature, weight=weight, template=template)
             _finite(got)
             assert_match(got, ref_fuse(cols, temperature, weight=weight, template=template),
-                         f"overflow T={temperature} scale={weight_scale} {weight} {template}")
+                         f"overflow T={temperature} scale={weight_scale} {weight} {template}", near_ties=True)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -453,19 +514,19 @@ def test_detect_parity(cas, seed, which):
     got = tadfuse.detect(cas, vs, cfg)
     assert got.video is None
     _finite(got)
-    assert_match(got, ref_detect(cas, vs, cfg), f"detect {name}")
+    assert_match(got, ref_detect(cas, vs, cfg), f"detect {name}", near_ties=True)
 
 
 def test_detect_default_config_is_official():
     cas = make_cas(4, 60, 3, "smooth")
     vs = np.array([0.5, 0.1, 0.16])
-    assert_match(tadfuse.detect(cas, vs), ref_detect(cas, vs, None), "detect default")
+    assert_match(tadfuse.detect(cas, vs), ref_detect(cas, vs, None), "detect default", near_ties=True)
 
 
 def test_detect_single_snippet_and_no_class():
     cfg = tadfuse.PostprocessConfig.official(min_length=1)
     cas = np.array([[0.5, 0.2]])
-    assert_match(tadfuse.detect(cas, [1.0, 1.0], cfg), ref_detect(cas, [1.0, 1.0], cfg), "l=1")
+    assert_match(tadfuse.detect(cas, [1.0, 1.0], cfg), ref_detect(cas, [1.0, 1.0], cfg), "l=1", near_ties=True)
     assert len(tadfuse.detect(cas, [0.0, 0.0])) == 0
 
 
@@ -484,7 +545,7 @@ def test_detect_batch_matches_detect(num_threads):
             assert out[i] == single, f"detect_batch[{i}] != detect ({name}, threads={num_threads})"
         if num_threads == 1:
             for i in (0, 5, 17):
-                assert_match(out[i], ref_detect(videos[i], scores[i], cfg), f"batch ref {name}")
+                assert_match(out[i], ref_detect(videos[i], scores[i], cfg), f"batch ref {name}", near_ties=True)
 
 
 def test_detect_batch_thread_counts_identical():
@@ -551,7 +612,7 @@ def test_long_video_detect_fuse_nms_soft_nms(long_cas):
         parts.append(_np_cols(c, *numpy_fuse(s, e, sc, inn, 0.2, 0.25)))
     exp = {n: np.concatenate([p[n] for p in parts]) for n in ("label",) + FLOATS}
     exp["video"] = None
-    assert_match(got, exp, "long video detect (official fusion)")
+    assert_match(got, exp, "long video detect (official fusion)", near_ties=True)
 
     s, e, sc, inn = numpy_extract(long_cas[:, 0])
     props = _np_cols(0, s, e, sc, inn)
