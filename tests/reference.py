@@ -241,10 +241,10 @@ def _iou(sp: float, ep: float, sj: float, ej: float) -> float:
 
 
 def softmax_weights(w: list[float], temperature: float) -> list[float]:
-    """softmax(w / T), shifted by the maximum so nothing overflows."""
-    z = [wi / temperature for wi in w]
-    m = max(z)
-    ex = [math.exp(zi - m) for zi in z]
+    """softmax(w / T), computed as exp((w_i - max w) / T) / sum: the largest term is exactly 1,
+    nothing overflows, and even a subnormal T (where w / T itself would be inf) stays finite."""
+    m = max(w)
+    ex = [math.exp((wi - m) / temperature) for wi in w]
     total = math.fsum(ex)
     return [e / total for e in ex]
 

@@ -420,6 +420,18 @@ def test_fuse_no_overflow(weight_scale, temperature):
                          f"overflow T={temperature} scale={weight_scale} {weight} {template}", near_ties=True)
 
 
+def test_fuse_tiny_positive_temperature_finite():
+    # any T > 0 is valid; for a subnormal T, 1/T and w/T overflow to inf, but (w - w_max)/T does
+    # not: the weight goes to the members with the largest w
+    cols = {"label": np.zeros(3, int), "start": np.array([0, 1, 2], float),
+            "end": np.array([10, 11, 12], float), "score": np.array([0.9, 0.8, 0.7]),
+            "inner": np.array([0.5, 0.6, 0.0]), "video": None}
+    for t in (1e-300, 1e-310, 5e-324):
+        got = tadfuse.fuse(P(cols), temperature=t)
+        _finite(got)
+        assert_match(got, ref_fuse(cols, t), f"fuse T={t}")
+
+
 # ---------------------------------------------------------------------------------------------
 # NMS / soft-NMS
 # ---------------------------------------------------------------------------------------------
