@@ -473,6 +473,28 @@ def test_soft_nms_defaults_and_max_out_zero():
     assert len(tadfuse.soft_nms(P(props), max_out=0)) == 0
 
 
+def test_soft_nms_min_score_boundary():
+    # linear: 0.5 * (1 - 0.5) = 0.25 exactly; "drop if score < min_score" keeps a score equal
+    # to min_score, both at the start and after decay
+    cols = {"label": np.zeros(3, int), "start": np.array([0, 5, 40], float),
+            "end": np.array([10, 10, 50], float), "score": np.array([1.0, 0.5, 0.25]),
+            "inner": np.arange(3, dtype=float), "video": None}
+    for min_score, n in ((0.25, 3), (np.nextafter(0.25, 1.0), 1)):
+        got = tadfuse.soft_nms(P(cols), method="linear", threshold=0.25, min_score=min_score)
+        exp = ref_soft_nms(cols, min_score=min_score, method="linear", threshold=0.25)
+        assert len(exp["label"]) == n
+        assert_match(got, exp, f"soft_nms min_score={min_score!r}")
+
+
+def test_laplace_even_split_takes_lower():
+    # equal weights on two members: cumulative weight is exactly 0.5 at the lower value
+    cols = {"label": np.zeros(2, int), "start": np.array([4.0, 2.0]), "end": np.array([9.0, 11.0]),
+            "score": np.array([0.9, 0.3]), "inner": np.array([0.4, 0.4]), "video": None}
+    got = tadfuse.fuse(P(cols), temperature=0.2, template="laplace")
+    assert_match(got, ref_fuse(cols, 0.2, template="laplace"), "laplace even split")
+    np.testing.assert_array_equal([got.start[0], got.end[0], got.score[0]], [2.0, 9.0, 0.3])
+
+
 def test_soft_nms_ties():
     cols = {"label": np.zeros(4, int), "start": np.array([0, 0, 20, 20], float),
             "end": np.array([10, 10, 30, 30], float), "score": np.full(4, 0.5),
