@@ -261,7 +261,6 @@ def test_templates_on_a_group():
     x = np.array([0.0, 1.0, 10.0])
     g = np.full(3, 1 / 3)
     # fixed point: mu = sum(g u x)/sum(g u), s2 = sum(g u (x-mu)^2)
-    s2 = None
     m = x @ g
     s2 = g @ (x - m) ** 2
     for _ in range(2000):
