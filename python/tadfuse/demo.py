@@ -16,7 +16,7 @@ from tadfuse.config import PostprocessConfig
 from tadfuse.postprocess import detect_batch
 from tadfuse.proposals import SNIPPET_SECONDS, Proposals
 
-__all__ = ["SyntheticVideo", "synthetic_tcam", "run_demo"]
+__all__ = ["SyntheticVideo", "synthetic_tcam", "tcam_from_segments", "run_demo"]
 
 
 @dataclass(frozen=True)
@@ -30,31 +30,53 @@ class SyntheticVideo:
     gt_end: np.ndarray  # (G,) float64
 
 
-def synthetic_tcam(length: int, num_classes: int, rng: np.random.Generator, max_actions: int = 6) -> SyntheticVideo:
-    """One video: 1–2 active classes, 1..max_actions actions each of 4–40 snippets.
+def tcam_from_segments(
+    length: int,
+    num_classes: int,
+    labels: np.ndarray,
+    starts: np.ndarray,
+    ends: np.ndarray,
+    rng: np.random.Generator,
+) -> SyntheticVideo:
+    """A TCAM with activation bumps on the given segments (snippets, end exclusive).
 
-    Inside an action the class activation rises smoothly to 0.03–0.12 (above most of the 20
-    official thresholds) with multiplicative noise; elsewhere it stays under ~0.004.
+    Inside a segment the class activation rises smoothly to 0.03–0.12 (above most of the 20
+    official thresholds) with multiplicative noise; elsewhere it stays under ~0.004. Classes
+    with segments get video scores in [0.5, 1), the others in [0, 0.1).
     """
     if length < 1 or num_classes < 1:
         raise ValueError(f"length and num_classes must be >= 1, got {length}, {num_classes}")
+    labels = np.asarray(labels, np.int64)
+    starts = np.clip(np.asarray(starts, float), 0, length)
+    ends = np.clip(np.asarray(ends, float), 0, length)
     cas = rng.uniform(0.0, 0.004, size=(length, num_classes))
     scores = rng.uniform(0.0, 0.1, size=num_classes)
+    for c, s, e in zip(labels, starts.astype(int), ends.astype(int)):
+        scores[c] = rng.uniform(0.5, 1.0)
+        n = e - s
+        if n <= 0:
+            continue
+        bump = np.sin(np.linspace(0.0, np.pi, n + 2)[1:-1]) ** 0.5
+        cas[s:e, c] += rng.uniform(0.03, 0.12) * bump * rng.uniform(0.7, 1.3, n)
+    return SyntheticVideo(cas, scores, labels, starts, ends)
+
+
+def synthetic_tcam(length: int, num_classes: int, rng: np.random.Generator, max_actions: int = 6) -> SyntheticVideo:
+    """One video with 1–2 active classes, 1..max_actions actions each of 4–40 snippets."""
+    if length < 1 or num_classes < 1:
+        raise ValueError(f"length and num_classes must be >= 1, got {length}, {num_classes}")
     active = rng.choice(num_classes, size=min(num_classes, int(rng.integers(1, 3))), replace=False)
     labels, starts, ends = [], [], []
     for c in np.sort(active):
-        scores[c] = rng.uniform(0.5, 1.0)
         for _ in range(int(rng.integers(1, max_actions + 1))):
             n = int(rng.integers(4, 41))
             if n >= length:
                 continue
             s = int(rng.integers(0, length - n))
-            t = np.linspace(0.0, np.pi, n)
-            cas[s:s + n, c] += rng.uniform(0.03, 0.12) * np.sin(t) ** 0.5 * rng.uniform(0.7, 1.3, n)
             labels.append(c)
             starts.append(s)
             ends.append(s + n)
-    return SyntheticVideo(cas, scores, np.asarray(labels, np.int64), np.asarray(starts, float), np.asarray(ends, float))
+    return tcam_from_segments(length, num_classes, np.array(labels, np.int64), np.array(starts), np.array(ends), rng)
 
 
 def _table(p: Proposals, limit: int) -> str:

@@ -38,10 +38,16 @@ def _cas(cas: npt.ArrayLike, name: str = "cas") -> np.ndarray:
     return arr
 
 
-def _columns(p: Proposals) -> tuple[np.ndarray, ...]:
+def _columns(p: Proposals) -> tuple[np.ndarray | None, ...]:
+    """The columns as the core wants them (contiguous int64/float64), whatever was assigned."""
     if not isinstance(p, Proposals):
         raise TypeError(f"`proposals` must be a tadfuse.Proposals, got {type(p).__name__}")
-    return (p.label, p.start, p.end, p.score, p.inner, p.video)
+    ints = lambda a: np.ascontiguousarray(a, np.int64)  # noqa: E731
+    floats = lambda a: np.ascontiguousarray(a, np.float64)  # noqa: E731
+    return (
+        ints(p.label), floats(p.start), floats(p.end), floats(p.score), floats(p.inner),
+        None if p.video is None else ints(p.video),
+    )
 
 
 def _wrap(cols: tuple[np.ndarray, ...]) -> Proposals:
@@ -73,7 +79,8 @@ def extract_proposals(
         cas: class activation sequence, shape (l, K), l snippets by K classes.
         thresholds: activation thresholds θ (runs of ``cas[:, c] > θ``); default the 20 official
             values ``np.arange(0.001, 0.04, 0.002)``. Output follows their order.
-        classes: column indices to process (default all K), processed in ascending order.
+        classes: column indices to process (default all K), processed in ascending order;
+            repeated indices are processed once.
         min_length: shortest run kept, in snippets.
         preset: "official" (inner mean one snippet past the run, pad ``0.0785·n^0.9``, stored
             end ``e+1``) or "paper" (inner mean over the run, outer width ``alpha·n``, end ``e``).

@@ -6,9 +6,9 @@ use rayon::prelude::*;
 
 use crate::core::error::{CoreError, Result};
 use crate::core::extract::{extract_column, gather_column, validate_cas, ExtractParams, ExtractScratch, SortedThresholds};
-use crate::core::fusion::{fuse_group, FuseParams};
+use crate::core::fusion::{fuse_group, FuseParams, Workspace};
 use crate::core::nms::{nms_group, soft_nms_group, NmsParams, SoftNmsParams};
-use crate::core::segments::{Group, Segments, SegmentsRef};
+use crate::core::segments::{gather, Group, Segments, SegmentsRef};
 
 /// What replaces the raw proposals of one class.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -27,12 +27,23 @@ impl Method {
         }
     }
 
-    /// Apply to one group; rows appended to `out`.
-    pub fn apply(&self, g: &Group, label: i64, out: &mut Segments) {
+    /// Whether `m` identical rows may be replaced by one row of count `m`: true for fusion
+    /// and NMS when a row always groups with its copies (overlap 1 > threshold; extraction
+    /// never yields zero-length rows), false for soft-NMS (each copy is its own output).
+    pub fn folds_duplicates(&self) -> bool {
         match self {
-            Method::Fusion(p) => fuse_group(g, label, p, out),
-            Method::Nms(p) => nms_group(g, label, p, out),
-            Method::SoftNms(p) => soft_nms_group(g, label, p, out),
+            Method::Fusion(p) => p.threshold < 1.0,
+            Method::Nms(p) => p.threshold < 1.0,
+            Method::SoftNms(_) => false,
+        }
+    }
+
+    /// Apply to one group; rows appended to `out`.
+    pub fn apply(&self, g: &Group<'_>, label: i64, out: &mut Segments, ws: &mut Workspace) {
+        match self {
+            Method::Fusion(p) => fuse_group(g, label, p, out, ws),
+            Method::Nms(p) => nms_group(g, label, p, out, ws),
+            Method::SoftNms(p) => soft_nms_group(g, label, p, out, ws),
         }
     }
 }
@@ -79,9 +90,9 @@ pub fn apply_grouped(input: &SegmentsRef<'_>, method: &Method) -> Result<Grouped
     let groups = input.groups();
     let parts: Vec<((i64, i64), Segments)> = groups
         .par_iter()
-        .map(|(key, rows)| {
+        .map_init(Workspace::default, |ws, (key, rows)| {
             let mut out = Segments::default();
-            method.apply(&Group::gather(input, rows), key.1, &mut out);
+            method.apply(&Group::of(&gather(input, rows)), key.1, &mut out, ws);
             (*key, out)
         })
         .collect();
@@ -109,15 +120,28 @@ fn validate_video(cas: &Cas<'_>, scores: &[f64]) -> Result<()> {
     Ok(())
 }
 
+/// Per-worker buffers reused across tasks.
+#[derive(Default)]
+struct Scratch {
+    extract: ExtractScratch,
+    column: Vec<f64>,
+    raw: Segments,
+    counts: Vec<f64>,
+    kernel: Workspace,
+}
+
 /// One (video, class) unit of work.
-fn detect_class(cas: &Cas<'_>, class: usize, cfg: &DetectConfig, sorted: &SortedThresholds, scratch: &mut (ExtractScratch, Vec<f64>)) -> Segments {
-    let (ex, column) = scratch;
-    gather_column(cas.data, cas.l, cas.k, class, column);
-    let mut raw = Segments::default();
-    extract_column(column, class as i64, &cfg.extract, sorted, ex, &mut raw);
+fn detect_class(cas: &Cas<'_>, class: usize, cfg: &DetectConfig, sorted: &SortedThresholds, scratch: &mut Scratch) -> Segments {
+    gather_column(cas.data, cas.l, cas.k, class, &mut scratch.column);
+    scratch.raw.clear();
+    scratch.counts.clear();
+    let dedup = cfg.method.folds_duplicates();
+    let counts = if dedup { Some(&mut scratch.counts) } else { None };
+    extract_column(&scratch.column, class as i64, &cfg.extract, sorted, &mut scratch.extract, &mut scratch.raw, counts);
     let mut out = Segments::default();
-    if !raw.is_empty() {
-        cfg.method.apply(&Group::from_segments(&raw, 0..raw.len()), class as i64, &mut out);
+    if !scratch.raw.is_empty() {
+        let group = Group { count: dedup.then_some(&scratch.counts[..]), ..Group::of(&scratch.raw) };
+        cfg.method.apply(&group, class as i64, &mut out, &mut scratch.kernel);
     }
     out
 }
@@ -133,8 +157,10 @@ pub fn detect_batch(videos: &[Cas<'_>], video_scores: &[&[f64]], cfg: &DetectCon
             format!("has {} entries but there are {} cas arrays", video_scores.len(), videos.len()),
         ));
     }
-    for (i, (cas, scores)) in videos.iter().zip(video_scores).enumerate() {
-        validate_video(cas, scores).map_err(|e| if videos.len() > 1 { e.at(i) } else { e })?;
+    // Checked in parallel; the error of the lowest-numbered bad video is the one reported.
+    let checks: Vec<Result<()>> = videos.par_iter().zip(video_scores).map(|(c, s)| validate_video(c, s)).collect();
+    if let Some((i, Err(e))) = checks.into_iter().enumerate().find(|(_, r)| r.is_err()) {
+        return Err(if videos.len() > 1 { e.at(i) } else { e });
     }
     let tasks: Vec<(usize, usize)> = video_scores
         .iter()

@@ -89,9 +89,25 @@ impl PrefixSums {
 #[derive(Default)]
 pub struct ExtractScratch {
     column: Vec<f64>,
-    /// Per sorted threshold, the runs `(s, e)` found so far.
-    runs: Vec<Vec<(u32, u32)>>,
+    /// Per sorted threshold, the runs `(s, e, interval id)` found so far.
+    runs: Vec<Vec<(u32, u32, u32)>>,
     open: Vec<u32>,
+    first: Vec<u32>,
+    /// `pad[n]` = `0.0785·n^0.9` (NaN: not computed yet); `powf` is the costliest step otherwise.
+    pad: Vec<f64>,
+}
+
+impl ExtractScratch {
+    #[inline]
+    fn official_pad(&mut self, n: usize) -> f64 {
+        if n >= self.pad.len() {
+            self.pad.resize(n + 1, f64::NAN);
+        }
+        if self.pad[n].is_nan() {
+            self.pad[n] = 0.0785 * (n as f64).powf(0.9);
+        }
+        self.pad[n]
+    }
 }
 
 /// Thresholds sorted ascending, with the position each had in the caller's order.
@@ -112,15 +128,27 @@ impl SortedThresholds {
         SortedThresholds { values: idx.iter().map(|&k| thresholds[k]).collect(), order }
     }
 
-    /// How many thresholds `v` strictly exceeds.
+    /// How many thresholds `v` strictly exceeds, walking from `from` (the previous snippet's
+    /// rank): neighbouring snippets differ by a few ranks at most, so this beats a search.
     #[inline]
-    fn rank(&self, v: f64) -> usize {
-        self.values.partition_point(|&t| t < v)
+    fn rank_from(&self, v: f64, mut from: usize) -> usize {
+        let t = &self.values;
+        while from < t.len() && t[from] < v {
+            from += 1;
+        }
+        while from > 0 && t[from - 1] >= v {
+            from -= 1;
+        }
+        from
     }
 }
 
 /// Extract the proposals of one class column `x` (contiguous, length l) and append them to
 /// `out` with label `label`, in the definition's order: thresholds as given, runs left to right.
+///
+/// With `counts`, a run found at several thresholds (the same `[s, e)`, hence the same score)
+/// is appended once, at its first position, and `counts` gets its multiplicity: fusion and
+/// NMS treat `m` identical rows exactly as one row of weight `m`, at a fraction of the cost.
 pub fn extract_column(
     x: &[f64],
     label: i64,
@@ -128,6 +156,7 @@ pub fn extract_column(
     sorted: &SortedThresholds,
     scratch: &mut ExtractScratch,
     out: &mut Segments,
+    mut counts: Option<&mut Vec<f64>>,
 ) {
     let l = x.len();
     let nt = sorted.values.len();
@@ -142,49 +171,73 @@ pub fn extract_column(
     scratch.open.resize(nt, 0);
 
     // Sweep: a rise of the rank from r0 to r1 at i opens runs of thresholds r0..r1 at i;
-    // a fall closes runs of r1..r0 at i (exclusive end).
+    // a fall closes runs of r1..r0 at i (exclusive end). Runs closing together with the same
+    // start are the same interval: they share an id (opens are monotone in the threshold, so
+    // equal ones are adjacent).
+    let mut ids = 0u32;
+    let mut close = |runs: &mut [Vec<(u32, u32, u32)>], open: &[u32], ks: std::ops::Range<usize>, end: u32| {
+        let mut last = u32::MAX;
+        for k in ks {
+            if open[k] != last {
+                last = open[k];
+                ids += 1;
+            }
+            runs[k].push((open[k], end, ids - 1));
+        }
+    };
     let mut prev = 0usize;
     for (i, &v) in x.iter().enumerate() {
-        let r = sorted.rank(v);
+        let r = sorted.rank_from(v, prev);
         if r > prev {
             for k in prev..r {
                 scratch.open[k] = i as u32;
             }
         } else if r < prev {
-            for k in r..prev {
-                scratch.runs[k].push((scratch.open[k], i as u32));
-            }
+            close(&mut scratch.runs, &scratch.open, r..prev, i as u32);
         }
         prev = r;
     }
-    for k in 0..prev {
-        scratch.runs[k].push((scratch.open[k], l as u32));
-    }
+    close(&mut scratch.runs, &scratch.open, 0..prev, l as u32);
 
     let sums = PrefixSums::new(x);
+    let runs = std::mem::take(&mut scratch.runs);
+    // Output row of each interval id already emitted (dedup mode).
+    let mut first = std::mem::take(&mut scratch.first);
+    first.clear();
+    first.resize(ids as usize, u32::MAX);
+    let base = counts.as_ref().map_or(0, |c| c.len());
     for &slot in &sorted.order {
-        for &(s, e) in &scratch.runs[slot] {
+        for &(s, e, id) in &runs[slot] {
             let (s, e) = (s as usize, e as usize);
             let n = e - s;
             if n < params.min_length {
                 continue;
             }
+            if let Some(c) = counts.as_deref_mut() {
+                let f = first[id as usize];
+                if f != u32::MAX {
+                    c[base + f as usize] += 1.0;
+                    continue;
+                }
+                first[id as usize] = (c.len() - base) as u32;
+                c.push(1.0);
+            }
             let (inner, outer, end) = match params.preset {
-                ExtractPreset::Official => official_contrast(&sums, l, s, e),
+                ExtractPreset::Official => official_contrast(&sums, l, s, e, scratch.official_pad(n)),
                 ExtractPreset::Paper { alpha } => paper_contrast(&sums, l, s, e, alpha),
             };
             out.push(label, s as f64, end, inner - outer, inner);
         }
     }
+    scratch.runs = runs;
+    scratch.first = first;
 }
 
 /// Official inner/outer means and stored end for the run `[s, e)`.
-fn official_contrast(sums: &PrefixSums, l: usize, s: usize, e: usize) -> (f64, f64, f64) {
-    let n = e - s;
+fn official_contrast(sums: &PrefixSums, l: usize, s: usize, e: usize, pad: f64) -> (f64, f64, f64) {
     let inner_end = (e + 1).min(l);
     let inner = sums.sum(s, inner_end) / (inner_end - s) as f64;
     // The same float operations, in the same order, as the released code.
-    let pad = 0.0785 * (n as f64).powf(0.9);
     let outer_s = ((s as f64 - pad) as i64).max(0) as usize; // `as` truncates toward zero
     let outer_e = (((e as f64 + pad) + 1.0) as i64).min(l as i64 - 1).max(0) as usize;
     let left = s - outer_s.min(s);
@@ -220,13 +273,37 @@ pub fn validate_cas(cas: &[f64], l: usize, k: usize) -> Result<()> {
     if cas.len() != l * k {
         return Err(CoreError::invalid("cas", format!("has {} values, expected {l}×{k}", cas.len())));
     }
-    if let Some(i) = cas.iter().position(|v| !v.is_finite()) {
+    if let Some(i) = first_non_finite(cas) {
         return Err(CoreError::invalid(
             "cas",
             format!("non-finite value {} at snippet {}, class {}", cas[i], i / k.max(1), i % k.max(1)),
         ));
     }
     Ok(())
+}
+
+/// Index of the first NaN/inf in `x`. `v - v` is 0 for a finite value and NaN otherwise;
+/// summing it in eight independent lanes vectorises, so the common all-finite case costs a
+/// fraction of an instruction per value. Only a chunk that turns NaN is searched.
+pub fn first_non_finite(x: &[f64]) -> Option<usize> {
+    const CHUNK: usize = 256;
+    for (c, chunk) in x.chunks(CHUNK).enumerate() {
+        let mut lanes = [0.0f64; 8];
+        let mut tail = 0.0f64;
+        let exact = chunk.chunks_exact(8);
+        for v in exact.remainder() {
+            tail += v - v;
+        }
+        for group in exact {
+            for (acc, v) in lanes.iter_mut().zip(group) {
+                *acc += v - v;
+            }
+        }
+        if lanes.iter().any(|a| a.is_nan()) || tail.is_nan() {
+            return chunk.iter().position(|v| !v.is_finite()).map(|i| c * CHUNK + i);
+        }
+    }
+    None
 }
 
 /// Extract the proposals of the given class columns of a row-major `(l, k)` CAS, classes in
@@ -244,7 +321,7 @@ pub fn extract_classes(
     for &c in classes {
         gather_column(cas, l, k, c, &mut scratch.column);
         let column = std::mem::take(&mut scratch.column);
-        extract_column(&column, c as i64, params, &sorted, scratch, out);
+        extract_column(&column, c as i64, params, &sorted, scratch, out, None);
         scratch.column = column;
     }
 }
@@ -265,7 +342,10 @@ pub fn extract(cas: &[f64], l: usize, k: usize, classes: Option<&[i64]>, params:
             let mut v = Vec::with_capacity(cs.len());
             for &c in cs {
                 if c < 0 || c as usize >= k {
-                    return Err(CoreError::invalid("classes", format!("class index {c} is outside 0..{k}")));
+                    return Err(CoreError::invalid(
+                        "classes",
+                        format!("class index {c} is not a column of cas (valid: 0 to {})", k as i64 - 1),
+                    ));
                 }
                 v.push(c as usize);
             }
@@ -307,7 +387,7 @@ mod tests {
         let th = vec![0.2, 0.05, 0.6, 0.6];
         let p = ExtractParams { thresholds: th.clone(), min_length: 1, preset: ExtractPreset::Paper { alpha: 0.0 } };
         let mut out = Segments::default();
-        extract_column(&x, 0, &p, &SortedThresholds::new(&th), &mut ExtractScratch::default(), &mut out);
+        extract_column(&x, 0, &p, &SortedThresholds::new(&th), &mut ExtractScratch::default(), &mut out, None);
         let expected: Vec<(f64, f64)> = th
             .iter()
             .flat_map(|&t| naive_runs(&x, t))
@@ -318,12 +398,28 @@ mod tests {
     }
 
     #[test]
+    fn dedup_folds_identical_runs_into_counts() {
+        // A steep bump: the same run [1, 4) above 0.1, 0.2 and 0.3; [2, 3) above 0.6.
+        let x = [0.0, 0.5, 0.7, 0.5, 0.0];
+        let th = vec![0.1, 0.2, 0.6, 0.3];
+        let p = ExtractParams { thresholds: th.clone(), min_length: 1, preset: ExtractPreset::Official };
+        let sorted = SortedThresholds::new(&th);
+        let (mut all, mut once, mut counts) = (Segments::default(), Segments::default(), vec![]);
+        extract_column(&x, 0, &p, &sorted, &mut ExtractScratch::default(), &mut all, None);
+        extract_column(&x, 0, &p, &sorted, &mut ExtractScratch::default(), &mut once, Some(&mut counts));
+        assert_eq!(all.start, vec![1.0, 1.0, 2.0, 1.0]);
+        assert_eq!(once.start, vec![1.0, 2.0]);
+        assert_eq!(counts, vec![3.0, 1.0]);
+        assert_eq!(once.score, vec![all.score[0], all.score[2]]);
+    }
+
+    #[test]
     fn official_quirks_hand_computed() {
         // l = 6, one run [1, 4) above 0.001: n = 3, pad = 0.0785·3^0.9 ≈ 0.21.
         let x = [0.2, 0.5, 0.6, 0.7, 0.0, 0.3];
         let p = ExtractParams { thresholds: vec![0.001], min_length: 2, preset: ExtractPreset::Official };
         let mut out = Segments::default();
-        extract_column(&x, 3, &p, &SortedThresholds::new(&p.thresholds), &mut ExtractScratch::default(), &mut out);
+        extract_column(&x, 3, &p, &SortedThresholds::new(&p.thresholds), &mut ExtractScratch::default(), &mut out, None);
         // Runs above 0.001: [0,4) and [5,6) (too short). For [0,4): inner = mean(x[0..5]),
         // outer_s = 0, outer_e = min(5, int(4.21+1)=5) -> right part [5,5) empty: outer = 0.
         assert_eq!(out.len(), 1);
@@ -343,6 +439,19 @@ mod tests {
         })
         .unwrap_err();
         assert!(err.to_string().contains("cas"));
+    }
+
+    #[test]
+    fn first_non_finite_finds_the_first_bad_value() {
+        let mut x = vec![0.5; 1000];
+        assert_eq!(first_non_finite(&x), None);
+        x[777] = f64::INFINITY;
+        x[900] = f64::NAN;
+        assert_eq!(first_non_finite(&x), Some(777));
+        x[3] = f64::NEG_INFINITY;
+        assert_eq!(first_non_finite(&x), Some(3));
+        assert_eq!(first_non_finite(&x[995..]), None);
+        assert_eq!(first_non_finite(&[f64::NAN]), Some(0));
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! Weighted instance fusion (DESIGN §3.2): the greedy grouping loop and its weighted merge.
 
 use crate::core::error::{CoreError, Result};
-use crate::core::overlap::{score_order, Overlap, Window};
+use crate::core::overlap::{score_order_into, Overlap, Window};
 use crate::core::segments::{Group, Segments};
 use crate::core::template::Template;
 
@@ -57,19 +57,46 @@ impl FuseParams {
     }
 }
 
+/// Reusable buffers of the per-group kernels: one per worker thread, so a batch allocates
+/// a handful of times instead of per (video, class).
+#[derive(Debug, Default)]
+pub struct Workspace {
+    pub(crate) greedy: Greedy,
+    pub(crate) weights: Vec<f64>,
+    pub(crate) values: Vec<f64>,
+    pub(crate) index: Vec<usize>,
+    pub(crate) rows: Segments,
+    pub(crate) keyed: Vec<(u64, u32)>,
+    pub(crate) order: Vec<u32>,
+}
+
+/// Buffers of [`greedy_groups`].
+#[derive(Debug, Default)]
+pub(crate) struct Greedy {
+    pub(crate) window: Window,
+    keyed: Vec<(u64, u32)>,
+    order: Vec<u32>,
+    alive: Vec<bool>,
+    members: Vec<usize>,
+}
+
 /// The greedy grouping loop shared by fusion and NMS: for each pivot (score order, ties by
 /// lowest index) still alive, `on_group(pivot, members)` with `members` = the pivot followed
-/// by the alive rows whose overlap is above the threshold, in pivot order.
-pub(crate) fn greedy_groups(g: &Group, overlap: Overlap, threshold: f64, mut on_group: impl FnMut(usize, &[usize])) {
-    let order = score_order(&g.score);
-    let mut rank = vec![0u32; g.len()];
-    for (r, &i) in order.iter().enumerate() {
-        rank[i as usize] = r as u32;
-    }
-    let mut alive = vec![true; g.len()];
-    let mut window = Window::new(&g.start, &g.end);
-    let mut members: Vec<usize> = Vec::new();
-    for &p in &order {
+/// by the alive rows whose overlap is above the threshold, in start order (a fixed order, so
+/// sums are reproducible; the members' weights do not depend on it).
+pub(crate) fn greedy_groups(
+    g: &Group<'_>,
+    overlap: Overlap,
+    threshold: f64,
+    bufs: &mut Greedy,
+    mut on_group: impl FnMut(usize, &[usize]),
+) {
+    let Greedy { window, keyed, order, alive, members } = bufs;
+    score_order_into(g.score, keyed, order);
+    alive.clear();
+    alive.resize(g.len(), true);
+    window.reset(g.start, g.end);
+    for &p in order.iter() {
         let p = p as usize;
         if !alive[p] {
             continue;
@@ -82,35 +109,39 @@ pub(crate) fn greedy_groups(g: &Group, overlap: Overlap, threshold: f64, mut on_
                 members.push(j);
             }
         });
-        members[1..].sort_unstable_by_key(|&j| rank[j]);
-        for &j in &members {
+        for &j in members.iter() {
             alive[j] = false;
             window.remove(j);
         }
-        on_group(p, &members);
+        on_group(p, members);
     }
 }
 
 /// Fuse one (video, label) group; rows appended to `out` by fused score descending (stable
 /// in pivot order).
-pub fn fuse_group(g: &Group, label: i64, params: &FuseParams, out: &mut Segments) {
+pub fn fuse_group(g: &Group<'_>, label: i64, params: &FuseParams, out: &mut Segments, ws: &mut Workspace) {
     let weights = match params.weight {
-        Weight::Inner => &g.inner,
-        Weight::Score => &g.score,
+        Weight::Inner => g.inner,
+        Weight::Score => g.score,
     };
-    let inv_t = 1.0 / params.temperature;
-    let mut fused = Segments::default();
-    let (mut w, mut xs, mut scratch) = (Vec::new(), Vec::new(), Vec::new());
-    greedy_groups(g, params.overlap, params.threshold, |_, members| {
+    let t = params.temperature;
+    let Workspace { greedy, weights: w, values: xs, index, rows: fused, keyed, order } = ws;
+    fused.clear();
+    greedy_groups(g, params.overlap, params.threshold, greedy, |_, members| {
         if members.len() == 1 {
+            // Also exact for a row of count m: m identical rows fuse to themselves.
             let i = members[0];
             fused.push(label, g.start[i], g.end[i], g.score[i], g.inner[i]);
             return;
         }
-        // Softmax with the maximum subtracted: exp never overflows, the largest term is 1.
+        // Softmax with the maximum subtracted: exp never overflows, the largest term is 1
+        // (dividing by T rather than multiplying by 1/T keeps a subnormal T finite).
         let wmax = members.iter().map(|&i| weights[i]).fold(f64::NEG_INFINITY, f64::max);
         w.clear();
-        w.extend(members.iter().map(|&i| ((weights[i] - wmax) * inv_t).exp()));
+        match g.count {
+            None => w.extend(members.iter().map(|&i| ((weights[i] - wmax) / t).exp())),
+            Some(c) => w.extend(members.iter().map(|&i| c[i] * ((weights[i] - wmax) / t).exp())),
+        }
         let total: f64 = w.iter().sum();
         for v in w.iter_mut() {
             *v /= total;
@@ -118,19 +149,17 @@ pub fn fuse_group(g: &Group, label: i64, params: &FuseParams, out: &mut Segments
         let mut locate = |col: &[f64]| {
             xs.clear();
             xs.extend(members.iter().map(|&i| col[i]));
-            params.template.locate(&xs, &w, &mut scratch)
+            params.template.locate(xs, w, index)
         };
-        let (s, e, sc, inn) = (locate(&g.start), locate(&g.end), locate(&g.score), locate(&g.inner));
+        let (s, e, sc, inn) = (locate(g.start), locate(g.end), locate(g.score), locate(g.inner));
         fused.push(label, s, e, sc, inn);
     });
-    append_by_score_desc(&fused, out);
-}
-
-fn append_by_score_desc(src: &Segments, out: &mut Segments) {
-    let mut idx: Vec<usize> = (0..src.len()).collect();
-    idx.sort_by(|&a, &b| src.score[b].total_cmp(&src.score[a]).then(a.cmp(&b)));
-    for i in idx {
-        out.push(src.label[i], src.start[i], src.end[i], src.score[i], src.inner[i]);
+    // Stable by score descending: ties keep pick order.
+    score_order_into(&fused.score, keyed, order);
+    out.reserve(order.len());
+    for &i in order.iter() {
+        let i = i as usize;
+        out.push(fused.label[i], fused.start[i], fused.end[i], fused.score[i], fused.inner[i]);
     }
 }
 
@@ -145,9 +174,10 @@ mod tests {
     #[test]
     fn two_overlapping_segments_fuse_to_weighted_mean() {
         // Equal inner weights: g = (1/2, 1/2).
-        let g = Group::from_rows(&[(0.0, 10.0, 0.9, 0.5), (2.0, 12.0, 0.5, 0.5), (40.0, 50.0, 0.3, 0.2)]);
+        let rows = Segments::from_rows(&[(0.0, 10.0, 0.9, 0.5), (2.0, 12.0, 0.5, 0.5), (40.0, 50.0, 0.3, 0.2)]);
+        let g = Group::of(&rows);
         let mut out = Segments::default();
-        fuse_group(&g, 7, &official(0.2), &mut out);
+        fuse_group(&g, 7, &official(0.2), &mut out, &mut Workspace::default());
         assert_eq!(out.start, vec![1.0, 40.0]);
         assert_eq!(out.end, vec![11.0, 50.0]);
         assert_eq!(out.score, vec![0.7, 0.3]);
@@ -156,9 +186,10 @@ mod tests {
 
     #[test]
     fn tiny_temperature_does_not_overflow() {
-        let g = Group::from_rows(&[(0.0, 10.0, 0.9, 5.0), (1.0, 11.0, 0.5, 4.0)]);
+        let rows = Segments::from_rows(&[(0.0, 10.0, 0.9, 5.0), (1.0, 11.0, 0.5, 4.0)]);
+        let g = Group::of(&rows);
         let mut out = Segments::default();
-        fuse_group(&g, 0, &official(0.0016), &mut out);
+        fuse_group(&g, 0, &official(0.0016), &mut out, &mut Workspace::default());
         assert!(out.start[0].is_finite() && (out.start[0] - 0.0).abs() < 1e-12);
     }
 }

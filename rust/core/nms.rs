@@ -5,8 +5,8 @@ use std::cmp::Ordering;
 use std::collections::BinaryHeap;
 
 use crate::core::error::{CoreError, Result};
-use crate::core::fusion::{greedy_groups, validate_threshold};
-use crate::core::overlap::{iou, Overlap, Window};
+use crate::core::fusion::{greedy_groups, validate_threshold, Workspace};
+use crate::core::overlap::{iou, order_key, Overlap};
 use crate::core::segments::{Group, Segments};
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -23,8 +23,8 @@ impl NmsParams {
 }
 
 /// Hard NMS of one group: the pivots, unchanged, in pick order (score descending).
-pub fn nms_group(g: &Group, label: i64, params: &NmsParams, out: &mut Segments) {
-    greedy_groups(g, params.overlap, params.threshold, |p, _| {
+pub fn nms_group(g: &Group<'_>, label: i64, params: &NmsParams, out: &mut Segments, ws: &mut Workspace) {
+    greedy_groups(g, params.overlap, params.threshold, &mut ws.greedy, |p, _| {
         out.push(label, g.start[p], g.end[p], g.score[p], g.inner[p]);
     });
 }
@@ -77,10 +77,11 @@ impl SoftNmsParams {
     }
 }
 
-/// A heap entry: the current score of `row` when pushed. Max-heap on score, ties to the
-/// lowest row; entries left behind by a later decay are recognised by `version`.
+/// A heap entry: the current score of `row` when pushed (as an [`order_key`]). Max-heap on
+/// score, ties to the lowest row; entries left behind by a later decay are recognised by
+/// `version`.
 struct Entry {
-    score: f64,
+    key: u64,
     row: u32,
     version: u32,
 }
@@ -98,24 +99,25 @@ impl PartialOrd for Entry {
 }
 impl Ord for Entry {
     fn cmp(&self, other: &Self) -> Ordering {
-        self.score.total_cmp(&other.score).then(other.row.cmp(&self.row)).then(self.version.cmp(&other.version))
+        self.key.cmp(&other.key).then(other.row.cmp(&self.row)).then(self.version.cmp(&other.version))
     }
 }
 
 /// Soft-NMS of one group: repeatedly pick the highest current score (ties: lowest index),
 /// output it with that score, decay every remaining row by its IoU with the pick and drop
 /// rows under `min_score`. Picks are appended to `out` in pick order.
-pub fn soft_nms_group(g: &Group, label: i64, params: &SoftNmsParams, out: &mut Segments) {
+pub fn soft_nms_group(g: &Group<'_>, label: i64, params: &SoftNmsParams, out: &mut Segments, ws: &mut Workspace) {
     let n = g.len();
-    let mut score = g.score.clone();
+    let mut score = g.score.to_vec();
     let mut version = vec![0u32; n];
     let mut alive = vec![false; n];
-    let mut window = Window::new(&g.start, &g.end);
+    let window = &mut ws.greedy.window;
+    window.reset(g.start, g.end);
     let mut heap = BinaryHeap::with_capacity(n);
     for i in 0..n {
         if score[i] >= params.min_score {
             alive[i] = true;
-            heap.push(Entry { score: score[i], row: i as u32, version: 0 });
+            heap.push(Entry { key: order_key(score[i]), row: i as u32, version: 0 });
         } else {
             window.remove(i);
         }
@@ -147,7 +149,7 @@ pub fn soft_nms_group(g: &Group, label: i64, params: &SoftNmsParams, out: &mut S
                 window.remove(j);
             } else {
                 version[j] += 1;
-                heap.push(Entry { score: score[j], row: j as u32, version: version[j] });
+                heap.push(Entry { key: order_key(score[j]), row: j as u32, version: version[j] });
             }
         }
     }
@@ -162,27 +164,30 @@ mod tests {
     #[test]
     fn coverage_exactly_at_threshold_does_not_suppress() {
         // candidate [3, 6]: inclusive length 4; pivot [0, 3] covers 1 snippet -> 1/4 = 0.25.
-        let g = Group::from_rows(&[(0.0, 3.0, 0.9, 0.5), (3.0, 6.0, 0.5, 0.5)]);
+        let rows = Segments::from_rows(&[(0.0, 3.0, 0.9, 0.5), (3.0, 6.0, 0.5, 0.5)]);
+        let g = Group::of(&rows);
         let mut out = Segments::default();
-        nms_group(&g, 0, &NMS, &mut out);
+        nms_group(&g, 0, &NMS, &mut out, &mut Workspace::default());
         assert_eq!(out.len(), 2);
     }
 
     #[test]
     fn score_ties_pick_lowest_index() {
-        let g = Group::from_rows(&[(0.0, 4.0, 0.5, 0.1), (1.0, 5.0, 0.5, 0.2)]);
+        let rows = Segments::from_rows(&[(0.0, 4.0, 0.5, 0.1), (1.0, 5.0, 0.5, 0.2)]);
+        let g = Group::of(&rows);
         let mut out = Segments::default();
-        nms_group(&g, 0, &NMS, &mut out);
+        nms_group(&g, 0, &NMS, &mut out, &mut Workspace::default());
         assert_eq!(out.start, vec![0.0]);
     }
 
     #[test]
     fn gaussian_soft_nms_decays_by_iou() {
         // IoU([0,4), [2,6)) = 2/6.
-        let g = Group::from_rows(&[(0.0, 4.0, 0.9, 0.0), (2.0, 6.0, 0.8, 0.0), (10.0, 12.0, 0.1, 0.0)]);
+        let rows = Segments::from_rows(&[(0.0, 4.0, 0.9, 0.0), (2.0, 6.0, 0.8, 0.0), (10.0, 12.0, 0.1, 0.0)]);
+        let g = Group::of(&rows);
         let p = SoftNmsParams { decay: Decay::Gaussian { sigma: 0.5 }, min_score: 0.001, max_out: None };
         let mut out = Segments::default();
-        soft_nms_group(&g, 0, &p, &mut out);
+        soft_nms_group(&g, 0, &p, &mut out, &mut Workspace::default());
         let decayed = 0.8 * (-(1.0f64 / 9.0) / 0.5).exp();
         assert_eq!(out.score, vec![0.9, decayed, 0.1]);
         assert_eq!(out.start, vec![0.0, 2.0, 10.0]);
@@ -190,10 +195,11 @@ mod tests {
 
     #[test]
     fn linear_soft_nms_drops_under_min_score_and_respects_max_out() {
-        let g = Group::from_rows(&[(0.0, 4.0, 0.9, 0.0), (0.0, 4.0, 0.8, 0.0), (10.0, 12.0, 0.5, 0.0), (20.0, 22.0, 0.4, 0.0)]);
+        let rows = Segments::from_rows(&[(0.0, 4.0, 0.9, 0.0), (0.0, 4.0, 0.8, 0.0), (10.0, 12.0, 0.5, 0.0), (20.0, 22.0, 0.4, 0.0)]);
+        let g = Group::of(&rows);
         let p = SoftNmsParams { decay: Decay::Linear { threshold: 0.3 }, min_score: 0.001, max_out: Some(2) };
         let mut out = Segments::default();
-        soft_nms_group(&g, 0, &p, &mut out);
+        soft_nms_group(&g, 0, &p, &mut out, &mut Workspace::default());
         // The duplicate decays to 0 and is dropped; max_out keeps two picks.
         assert_eq!(out.start, vec![0.0, 10.0]);
     }

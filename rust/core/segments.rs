@@ -1,6 +1,7 @@
 //! Columnar segment storage shared by every stage (the Rust side of `tadfuse.Proposals`).
 
 use crate::core::error::{CoreError, Result};
+use crate::core::extract::first_non_finite;
 
 /// Segments `[start, end)` in snippets, one row per index across the columns.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -28,6 +29,22 @@ impl Segments {
         self.end.push(end);
         self.score.push(score);
         self.inner.push(inner);
+    }
+
+    pub fn clear(&mut self) {
+        self.label.clear();
+        self.start.clear();
+        self.end.clear();
+        self.score.clear();
+        self.inner.clear();
+    }
+
+    pub fn reserve(&mut self, n: usize) {
+        self.label.reserve(n);
+        self.start.reserve(n);
+        self.end.reserve(n);
+        self.score.reserve(n);
+        self.inner.reserve(n);
     }
 
     /// Append every row of `other`.
@@ -72,7 +89,7 @@ impl<'a> SegmentsRef<'a> {
             if col.len() != m {
                 return Err(CoreError::invalid(name, format!("has length {}, expected {m}", col.len())));
             }
-            if let Some(i) = col.iter().position(|v| !v.is_finite()) {
+            if let Some(i) = first_non_finite(col) {
                 return Err(CoreError::invalid(name, format!("non-finite value at index {i}")));
             }
         }
@@ -113,47 +130,52 @@ impl<'a> SegmentsRef<'a> {
     }
 }
 
-/// One group's columns gathered contiguously (the input of the per-class kernels).
-#[derive(Debug, Clone, Default)]
-pub struct Group {
-    pub start: Vec<f64>,
-    pub end: Vec<f64>,
-    pub score: Vec<f64>,
-    pub inner: Vec<f64>,
+/// One group's columns, borrowed (the input of the per-class kernels).
+#[derive(Debug, Clone, Copy)]
+pub struct Group<'a> {
+    pub start: &'a [f64],
+    pub end: &'a [f64],
+    pub score: &'a [f64],
+    pub inner: &'a [f64],
+    /// Multiplicity of each row (`None`: all 1): a row of count m stands for m identical rows.
+    pub count: Option<&'a [f64]>,
 }
 
-impl Group {
-    pub fn gather(src: &SegmentsRef<'_>, rows: &[usize]) -> Self {
-        let pick = |col: &[f64]| rows.iter().map(|&i| col[i]).collect::<Vec<f64>>();
-        Group { start: pick(src.start), end: pick(src.end), score: pick(src.score), inner: pick(src.inner) }
-    }
-
+impl<'a> Group<'a> {
     pub fn len(&self) -> usize {
         self.start.len()
-    }
-
-    /// `(start, end, score, inner)` rows, for tests.
-    #[cfg(test)]
-    pub(crate) fn from_rows(rows: &[(f64, f64, f64, f64)]) -> Self {
-        Group {
-            start: rows.iter().map(|r| r.0).collect(),
-            end: rows.iter().map(|r| r.1).collect(),
-            score: rows.iter().map(|r| r.2).collect(),
-            inner: rows.iter().map(|r| r.3).collect(),
-        }
     }
 
     pub fn is_empty(&self) -> bool {
         self.start.is_empty()
     }
 
-    /// Rows of a [`Segments`] with one label (a detection stage's input).
-    pub fn from_segments(s: &Segments, range: std::ops::Range<usize>) -> Self {
-        Group {
-            start: s.start[range.clone()].to_vec(),
-            end: s.end[range.clone()].to_vec(),
-            score: s.score[range.clone()].to_vec(),
-            inner: s.inner[range].to_vec(),
+    /// All rows of `s` (a detection stage's input: one label).
+    pub fn of(s: &'a Segments) -> Self {
+        Group { start: &s.start, end: &s.end, score: &s.score, inner: &s.inner, count: None }
+    }
+}
+
+/// Copy `rows` of `src` into a contiguous [`Segments`] (labels included), for [`Group::of`].
+pub fn gather(src: &SegmentsRef<'_>, rows: &[usize]) -> Segments {
+    let pick = |col: &[f64]| rows.iter().map(|&i| col[i]).collect::<Vec<f64>>();
+    Segments {
+        label: rows.iter().map(|&i| src.label[i]).collect(),
+        start: pick(src.start),
+        end: pick(src.end),
+        score: pick(src.score),
+        inner: pick(src.inner),
+    }
+}
+
+#[cfg(test)]
+impl Segments {
+    /// `(start, end, score, inner)` rows with label 0, for tests.
+    pub(crate) fn from_rows(rows: &[(f64, f64, f64, f64)]) -> Self {
+        let mut s = Segments::default();
+        for r in rows {
+            s.push(0, r.0, r.1, r.2, r.3);
         }
+        s
     }
 }

@@ -28,15 +28,21 @@ impl Template {
     }
 
     /// Fused value of `x` under weights `g` (same length, non-empty). `scratch` is reused.
+    /// Always within `[min x, max x]`: rounding may not push a mean outside the group (so a
+    /// group of equal values fuses to exactly that value).
     pub fn locate(self, x: &[f64], g: &[f64], scratch: &mut Vec<usize>) -> f64 {
+        let clamp = |v: f64| {
+            let (lo, hi) = x.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| (a.min(v), b.max(v)));
+            v.clamp(lo, hi)
+        };
         match self {
-            Template::Gaussian => weighted_mean(x, g),
+            Template::Gaussian => clamp(weighted_mean(x, g)),
             Template::Laplace => weighted_lower_median(x, g, scratch),
             Template::Uniform => {
                 let (lo, hi) = x.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| (a.min(v), b.max(v)));
                 0.5 * (lo + hi)
             }
-            Template::StudentT { dof } => student_t_location(x, g, dof),
+            Template::StudentT { dof } => clamp(student_t_location(x, g, dof)),
         }
     }
 }
@@ -105,6 +111,14 @@ mod tests {
         let t = Template::StudentT { dof: 3.0 }.locate(&x, &g, &mut s);
         // Heavy tails pull the location toward the bulk, away from the outlier at 10.
         assert!(t > 1.0 && t < 3.75, "{t}");
+    }
+
+    #[test]
+    fn equal_values_fuse_to_exactly_that_value() {
+        let mut s = vec![];
+        let x = [0.3; 3];
+        let g = [0.2, 0.5, 0.3];
+        assert_eq!(Template::Gaussian.locate(&x, &g, &mut s), 0.3);
     }
 
     #[test]

@@ -1,0 +1,114 @@
+"""Side-by-side timings, one process, same inputs: tadfuse's Rust core vs numpy.
+
+    python benches/compare.py            # prints the table recorded in benches/RESULTS.md
+
+1. THUMOS14-like detection (212 test videos, real durations and GT layout, 21-column TCAMs,
+   20 thresholds, official preset): `numpy_official.numpy_detect` per video vs
+   `tadfuse.detect_batch` with 1 and 2 threads.
+2. One class, 2,000 and 20,000 segments: fusion, hard NMS and soft-NMS, numpy loop vs tadfuse.
+Each row reports the best of several runs (min wall time), and outputs are checked to agree
+before anything is timed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import tadfuse  # noqa: E402
+from numpy_official import numpy_detect, numpy_fuse, numpy_nms, numpy_soft_nms  # noqa: E402
+from workloads import one_class_segments, thumos14_like  # noqa: E402
+
+
+def best_time(fn: Callable[[], object], min_total: float = 0.5, max_runs: int = 50) -> float:
+    """Minimum wall time of ``fn`` over repeated runs (at least 3, until ``min_total`` s)."""
+    times: list[float] = []
+    while len(times) < 3 or (sum(times) < min_total and len(times) < max_runs):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return min(times)
+
+
+def check_detect(videos, fused: list[tadfuse.Proposals]) -> None:
+    for v, det in zip(videos, fused):
+        ref = numpy_detect(v.cas, v.video_scores)
+        got = {c: det[det.label == c] for c in np.unique(det.label)}
+        assert sorted(ref) == sorted(got), "class sets differ"
+        for c, r in ref.items():
+            for col in ("start", "end", "score", "inner"):
+                np.testing.assert_allclose(getattr(got[c], col), r[col], rtol=1e-12, atol=1e-12)
+
+
+def row(name: str, t_ref: float, t_new: float, ref_label: str = "numpy") -> str:
+    return f"| {name} | {ref_label} {t_ref * 1e3:10.3f} ms | tadfuse {t_new * 1e3:9.3f} ms | {t_ref / t_new:8.1f}x |"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--seed", type=int, default=0)
+    args = ap.parse_args()
+
+    videos = thumos14_like(args.seed)
+    cas = [v.cas for v in videos]
+    scores = [v.video_scores for v in videos]
+    snippets = sum(c.shape[0] for c in cas)
+    classes = sum(int((s >= 0.16).sum()) for s in scores)
+    cfg = tadfuse.PostprocessConfig.official()
+
+    fused = tadfuse.detect_batch(cas, scores, cfg, num_threads=1)
+    check_detect(videos, fused)
+    assert fused == tadfuse.detect_batch(cas, scores, cfg, num_threads=2)
+
+    t_np = best_time(lambda: [numpy_detect(c, s) for c, s in zip(cas, scores)], min_total=2.0, max_runs=5)
+    t_1 = best_time(lambda: tadfuse.detect_batch(cas, scores, cfg, num_threads=1))
+    t_2 = best_time(lambda: tadfuse.detect_batch(cas, scores, cfg, num_threads=2))
+
+    print(f"python {platform.python_version()}, numpy {np.__version__}, tadfuse {tadfuse.__version__}, "
+          f"{platform.machine()}")
+    print()
+    print(f"THUMOS14-like detection: {len(videos)} videos, {snippets} snippets, 21 classes, "
+          f"{len(cfg.thresholds)} thresholds, {classes} (video, class) pairs processed, "
+          f"{sum(map(len, fused))} fused detections")
+    print()
+    print("| workload | baseline | tadfuse | speed-up |")
+    print("|---|---|---|---|")
+    print(row("detect, 212 videos, 1 thread", t_np, t_1))
+    print(row("detect, 212 videos, 2 threads", t_np, t_2))
+    print(f"| 2 threads vs 1 thread | | | {t_1 / t_2:8.2f}x |")
+    print(f"| videos / s (1 thread) | {len(videos) / t_np:10.0f} | {len(videos) / t_1:10.0f} | |")
+
+    for n in (2_000, 20_000):
+        seg = one_class_segments(n, args.seed)
+        p = tadfuse.Proposals(**seg)
+        s, e, sc, inn = seg["start"], seg["end"], seg["score"], seg["inner"]
+
+        ref_f = numpy_fuse(s, e, sc, inn, 0.2, 0.25)
+        got_f = tadfuse.fuse(p, temperature=0.2)
+        np.testing.assert_allclose(got_f.start, ref_f[0], rtol=1e-12)
+        np.testing.assert_allclose(got_f.score, ref_f[2], rtol=1e-12)
+        assert np.array_equal(tadfuse.nms(p).start, s[numpy_nms(s, e, sc)])
+        idx, dec = numpy_soft_nms(s, e, sc)
+        got_s = tadfuse.soft_nms(p)
+        assert np.array_equal(got_s.start, s[idx])
+        np.testing.assert_allclose(got_s.score, dec, rtol=1e-12)
+
+        runs = dict(min_total=1.0, max_runs=5)
+        print(row(f"fusion, {n:,} segments", best_time(lambda: numpy_fuse(s, e, sc, inn, 0.2, 0.25), **runs),
+                  best_time(lambda: tadfuse.fuse(p, temperature=0.2))))
+        print(row(f"NMS, {n:,} segments", best_time(lambda: numpy_nms(s, e, sc), **runs),
+                  best_time(lambda: tadfuse.nms(p))))
+        print(row(f"soft-NMS, {n:,} segments", best_time(lambda: numpy_soft_nms(s, e, sc), **runs),
+                  best_time(lambda: tadfuse.soft_nms(p))))
+
+
+if __name__ == "__main__":
+    main()
