@@ -71,9 +71,11 @@ __all__ = [
     "PROTOCOLS",
     "THUMOS14_TIOU_THRESHOLDS",
     "activitynet_results",
+    "as_ground_truth",
     "average_precision",
     "evaluate",
     "proposals_by_video",
+    "proposals_from_activitynet",
     "read_activitynet_ground_truth",
     "read_activitynet_results",
     "read_ambiguous_list",
@@ -402,8 +404,9 @@ class GroundTruth:
         Layout: ``{"database": {video: {"subset": str, "duration": seconds (optional),
         "annotations": [{"segment": [start_s, end_s], "label": str}, ...]}}}``. ``taxonomy`` and
         ``version`` are not required. Two optional tadfuse extensions are read when present:
-        ``"ambiguous": [[start_s, end_s], ...]`` per video, and a top-level ``"class_names"``
-        list that fixes the class order. Otherwise ``class_names`` defaults to the sorted set of
+        ``"ambiguous": [[start_s, end_s], ...]`` per video, a top-level ``"class_names"``
+        list that fixes the class order, and a top-level ``"tadfuse"`` block whose
+        ``snippet_seconds``/``offset_seconds`` give the feature timebase. Otherwise ``class_names`` defaults to the sorted set of
         labels in the whole database (all subsets), so integer labels mean the same thing for
         every subset.
 
@@ -450,6 +453,16 @@ class GroundTruth:
         unknown = sorted({r[1] for r in rows} - set(cindex))
         if unknown:
             raise ValueError(f"{name}: labels not in class_names: {unknown[:5]}")
+        block = data.get("tadfuse")
+        snippet_seconds = offset_seconds = None
+        if isinstance(block, Mapping) and "snippet_seconds" in block:
+            try:
+                snippet_seconds = float(block["snippet_seconds"])
+                offset_seconds = float(block.get("offset_seconds", 0.0))
+            except (TypeError, ValueError):
+                raise ValueError(f"{name}: 'tadfuse' block: snippet_seconds/offset_seconds must be numbers") from None
+            if not (math.isfinite(snippet_seconds) and snippet_seconds > 0 and math.isfinite(offset_seconds)):
+                raise ValueError(f"{name}: 'tadfuse' block: invalid timebase {snippet_seconds}, {offset_seconds}")
         return cls(
             videos=tuple(videos),
             subsets=tuple(subsets),
@@ -459,6 +472,8 @@ class GroundTruth:
             start=[r[2] for r in rows],
             end=[r[3] for r in rows],
             durations=durations,
+            snippet_seconds=snippet_seconds,
+            offset_seconds=offset_seconds,
             ambiguous_video=[a[0] for a in ambiguous],
             ambiguous_start=[a[1] for a in ambiguous],
             ambiguous_end=[a[2] for a in ambiguous],
@@ -486,6 +501,9 @@ class GroundTruth:
         out: dict[str, Any] = {"version": "tadfuse", "database": db}
         if include_extensions:
             out["class_names"] = list(self.class_names)
+            ss, off = np.unique(self.snippet_seconds), np.unique(self.offset_seconds)
+            if ss.size == 1 and off.size == 1 and np.isfinite(ss[0]):
+                out["tadfuse"] = {"snippet_seconds": float(ss[0]), "offset_seconds": float(off[0])}
         return out
 
 
@@ -530,7 +548,10 @@ def read_ambiguous_list(path: PathLike) -> list[tuple[str, float, float]]:
     return out
 
 
-def _as_ground_truth(obj: Any) -> GroundTruth:
+def as_ground_truth(obj: Any) -> GroundTruth:
+    """Coerce to a `GroundTruth`: a GroundTruth, a ``tadfuse.data`` dataset, a W-TALC bundle or
+    annotation folder, a per-video folder dataset (``annotations.json``), or an ActivityNet
+    ground-truth JSON path/dict."""
     if isinstance(obj, GroundTruth):
         return obj
     gt_method = getattr(obj, "ground_truth", None)
@@ -540,7 +561,9 @@ def _as_ground_truth(obj: Any) -> GroundTruth:
             raise TypeError(f"{type(obj).__name__}.ground_truth() did not return a GroundTruth")
         return gt
     if isinstance(obj, (str, os.PathLike)) and Path(obj).is_dir():
-        from tadfuse.data import load_wtalc  # a W-TALC annotation folder
+        if (Path(obj) / "annotations.json").is_file():  # a per-video folder dataset
+            return GroundTruth.from_activitynet(Path(obj) / "annotations.json")
+        from tadfuse.data import load_wtalc  # a W-TALC bundle or annotation folder
 
         return load_wtalc(obj, features=False).ground_truth()
     if isinstance(obj, (str, os.PathLike, Mapping)):
@@ -567,6 +590,7 @@ class _Predictions:
     score: np.ndarray
     unit: Literal["seconds", "snippets"]
     unknown_labels: dict[str, int]  # label as written -> count, for labels not in class_names
+    all_videos: list[str]  # every video key, in input order (including videos without rows)
 
 
 def proposals_by_video(proposals: Proposals, video_names: Sequence[str]) -> dict[str, Proposals]:
@@ -608,7 +632,8 @@ def _predictions_from_proposals(
             cols[k].append(getattr(p, k))
     cat = lambda k, dt: np.concatenate(cols[k]) if cols[k] else np.zeros(0, dt)  # noqa: E731
     return _Predictions(videos, cat("label", np.int64), cat("start", np.float64),
-                        cat("end", np.float64), cat("score", np.float64), "snippets", unknown)
+                        cat("end", np.float64), cat("score", np.float64), "snippets", unknown,
+                        [str(v) for v in preds])
 
 
 def _predictions_from_activitynet(
@@ -660,7 +685,7 @@ def _predictions_from_activitynet(
             score.append(sc)
     return _Predictions(videos, np.asarray(label, np.int64), np.asarray(start, np.float64),
                         np.asarray(end, np.float64), np.asarray(score, np.float64), "seconds",
-                        unknown)
+                        unknown, [str(v) for v in results])
 
 
 def _as_predictions(obj: Any, class_names: Sequence[str]) -> _Predictions:
@@ -719,6 +744,40 @@ def activitynet_results(
             for c, sc, (s, e) in zip(p.label, p.score, segs)
         ]
     return {"version": version, "results": out, "external_data": dict(external_data or {})}
+
+
+def proposals_from_activitynet(
+    source: PathLike | Mapping[str, Any],
+    class_names: Sequence[str],
+    *,
+    snippet_seconds: float | Mapping[str, float] = SNIPPET_SECONDS,
+    offset_seconds: float | Mapping[str, float] = 0.0,
+) -> dict[str, Proposals]:
+    """An ActivityNet result JSON (seconds) → ``{video: Proposals}`` in snippets, the inverse of
+    `activitynet_results`: ``snippets = (seconds - offset_seconds) / snippet_seconds``.
+
+    Labels are mapped through ``class_names`` (names, or integer indices); detections with a
+    label outside ``class_names`` are dropped with an `EvaluationWarning` giving the count.
+    ``inner`` is set to the score. Row order is kept.
+    """
+    preds = _predictions_from_activitynet(source, class_names)
+    if preds.unknown_labels:
+        _warn(f"{sum(preds.unknown_labels.values())} detection(s) with labels not in class_names "
+              f"were dropped: {sorted(preds.unknown_labels)[:8]}")
+    out: dict[str, Proposals] = {}
+    order: dict[str, list[int]] = {}
+    for i, v in enumerate(preds.video):
+        order.setdefault(v, []).append(i)
+    for vid in preds.all_videos:
+        rows = np.asarray(order.get(vid, []), np.int64)
+        rows = rows[preds.label[rows] >= 0] if rows.size else rows
+        ss = snippet_seconds[vid] if isinstance(snippet_seconds, Mapping) else snippet_seconds
+        off = offset_seconds[vid] if isinstance(offset_seconds, Mapping) else offset_seconds
+        if not (math.isfinite(ss) and ss > 0 and math.isfinite(off)):
+            raise ValueError(f"video {vid!r}: invalid timebase snippet_seconds={ss}, offset={off}")
+        out[vid] = Proposals(preds.label[rows], (preds.start[rows] - off) / ss,
+                             (preds.end[rows] - off) / ss, preds.score[rows])
+    return out
 
 
 def write_activitynet_results(
@@ -1002,7 +1061,8 @@ def evaluate(
         ``"anet"`` or ``"wtalc"`` (see the module docstring).
     subset
         Evaluate the videos of this split. Required when the ground truth holds more than one
-        split and ``videos`` is not given (so every number says which list produced it).
+        split and ``videos`` is not given (so every number says which list produced it), except
+        that ``wtalc`` defaults to ``"test"`` like the original evaluator.
     videos
         Evaluate exactly these videos (each must be in the ground truth); combined with
         ``subset`` if both are given.
@@ -1046,10 +1106,14 @@ def evaluate(
     if snippet_seconds is not None and not (math.isfinite(snippet_seconds) and snippet_seconds > 0):
         raise ValueError(f"snippet_seconds must be a positive number, got {snippet_seconds}")
     thr = _check_thresholds(tiou_thresholds, protocol)
-    gt_all = _as_ground_truth(ground_truth)
+    gt_all = as_ground_truth(ground_truth)
     notes: list[str] = []
 
     # ---- the evaluated video list ---------------------------------------------------------
+    if (protocol == "wtalc" and subset is None and videos is None and len(gt_all.subset_counts()) > 1
+            and "test" in gt_all.subset_counts()):
+        subset = "test"  # the in-house evaluator always scores the test split
+        notes.append("subset 'test' (the wtalc protocol's default)")
     if subset is None and videos is None and len(gt_all.subset_counts()) > 1:
         raise ValueError(
             f"the ground truth ({gt_all.source}) holds several subsets {gt_all.subset_counts()}; "

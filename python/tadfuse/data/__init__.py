@@ -1,0 +1,88 @@
+"""Datasets: the W-TALC bundle, per-video feature folders with ActivityNet-style JSON, and
+synthetic generators (DESIGN §3.9).
+
+* `load_wtalc` — the W-TALC ``Thumos14reduced`` bundle (both layouts) → `WtalcDataset`.
+* `load_folders` — ``<video>.npy`` files + ActivityNet-style JSON, explicit timebase →
+  `FolderDataset` (features memory-mapped).
+* `wtalc_to_folders` / `folders_to_wtalc` — convert between the two layouts.
+* `make_toy`, `make_thumos14_structured` (`synthesize` by name) — synthetic datasets with
+  planted ground truth.
+
+Every dataset is a `VideoDataset`: ``names``, ``subsets``, ``class_names``, ``durations``,
+``labels_multihot``, ``feature(i)``, ``split("train"|"test"|name)``, ``ground_truth(subset)``
+(a `tadfuse.evaluation.GroundTruth`, which `tadfuse.evaluation.evaluate` accepts directly).
+Time in annotations is in seconds; ``segments(i, "snippets")`` converts with the dataset's
+timebase.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from tadfuse.data._base import (
+    DataFormatError,
+    DataWarning,
+    FeatureStore,
+    InMemoryFeatures,
+    NpyFolderFeatures,
+    VideoDataset,
+)
+from tadfuse.data.folders import (
+    FolderDataset,
+    folders_to_wtalc,
+    load_folders,
+    write_folders,
+    wtalc_to_folders,
+)
+from tadfuse.data.synth import (
+    SYNTH_KINDS,
+    FeatureModel,
+    make_thumos14_structured,
+    make_toy,
+    synthesize,
+)
+from tadfuse.data.wtalc import (
+    THUMOS14_COMMONLY_EXCLUDED,
+    THUMOS14_QUIRKS,
+    WtalcDataset,
+    load_wtalc,
+    thumos14_annotation_dir,
+    write_wtalc,
+)
+
+
+def load_dataset(path: str | os.PathLike[str], **kwargs: object) -> VideoDataset:
+    """Load a dataset folder of either layout: per-video folders if ``path/annotations.json``
+    exists, else a W-TALC bundle. ``kwargs`` go to `load_folders` / `load_wtalc`."""
+    p = Path(path)
+    if (p / "annotations.json").is_file():
+        return load_folders(p, **kwargs)  # type: ignore[arg-type]
+    return load_wtalc(p, **kwargs)  # type: ignore[arg-type]
+
+
+__all__ = [
+    "DataFormatError",
+    "DataWarning",
+    "FeatureModel",
+    "FeatureStore",
+    "FolderDataset",
+    "InMemoryFeatures",
+    "NpyFolderFeatures",
+    "SYNTH_KINDS",
+    "THUMOS14_COMMONLY_EXCLUDED",
+    "THUMOS14_QUIRKS",
+    "VideoDataset",
+    "WtalcDataset",
+    "folders_to_wtalc",
+    "load_dataset",
+    "load_folders",
+    "load_wtalc",
+    "make_thumos14_structured",
+    "make_toy",
+    "synthesize",
+    "thumos14_annotation_dir",
+    "write_folders",
+    "write_wtalc",
+    "wtalc_to_folders",
+]

@@ -1,0 +1,367 @@
+"""Synthetic datasets in the W-TALC layout (or per-video folders), with planted ground truth.
+
+Two kinds:
+
+``toy``
+    A few dozen short videos, a handful of classes, small features: written in well under a
+    second, for demos and tests.
+``thumos14-structured``
+    The real THUMOS14 structure: the 412 videos of the W-TALC ``Thumos14reduced`` release with
+    their durations, splits (200 ``validation`` = train, 212 ``test``), classes, ground-truth
+    segments, weak labels and ambiguous list (shipped with tadfuse, see
+    `tadfuse.data.thumos14_annotation_dir`), with synthetic features (2048-d by default). The
+    annotation files are written as released, quirks included (`THUMOS14_QUIRKS`).
+
+The ground truth written is exactly what was planted, so the evaluator scores against it.
+
+Feature model (`FeatureModel`), per video of T snippets of ``snippet_seconds`` (0.64 s):
+
+* a latent process ``z_t ∈ R^r`` (r = ``latent_dim``) is embedded as ``x_t = z_t B + ε_t``, with
+  ``B`` a fixed random (r × D) Gaussian matrix with entries N(0, 1/r) and ``ε_t`` i.i.d.
+  N(0, ``observation_noise``²) per dimension — so the difficulty does not change with D;
+* ``z_t = scene + noise_t + Σ_instances (action + context)``:
+
+  - *background*: a per-video scene vector (norm ``scene_strength``, random direction);
+  - *noise*: AR(1) in time (coefficient ``temporal_smoothing``, like the smooth I3D features),
+    stationary, of expected norm ``latent_noise``;
+  - *class evidence inside actions*: for an instance of class c over [s, e] seconds, snippet t
+    gets ``gain · coverage_t · p`` where ``coverage_t`` is the fraction of the snippet inside
+    [s, e] (so boundaries are sub-snippet accurate), ``gain`` ~ U(``gain_range``) ×
+    ``action_strength`` per instance, and ``p`` the unit class prototype ``u_c`` perturbed by
+    ``instance_variation`` (intra-class variation);
+  - *class-correlated context just outside actions*: within ``min(context_extent · (e − s),
+    context_max_seconds)`` seconds before and after the instance, ``context_strength · gain · w_t
+    · k_c`` with ``w_t`` decaying linearly from 1 at the boundary to 0, and ``k_c`` a unit context
+    prototype with cosine ``context_correlation`` to ``u_c`` — the context confusion that makes
+    weakly supervised localisation hard (a classifier trained on video labels also fires on it);
+  - *ambiguous intervals* (the ``Ambiguous_test.txt`` list) get weak evidence
+    (``ambiguous_strength``) of one of the video's classes.
+
+Features are not non-negative, unlike real post-ReLU I3D features. Everything is deterministic
+in ``seed``: each video has its own random stream (``SeedSequence.spawn``), so a video's
+features do not depend on which other videos are generated.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import shutil
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Literal, Union
+
+import numpy as np
+from scipy.signal import lfilter
+
+from tadfuse.data._base import DataFormatError
+from tadfuse.data.folders import write_folders
+from tadfuse.data.wtalc import load_wtalc, thumos14_annotation_dir, write_wtalc
+from tadfuse.evaluation import GroundTruth
+from tadfuse.proposals import SNIPPET_SECONDS
+
+__all__ = ["FeatureModel", "SYNTH_KINDS", "make_thumos14_structured", "make_toy", "synthesize"]
+
+PathLike = Union[str, "os.PathLike[str]"]
+
+#: The generator names accepted by `synthesize` and ``tadfuse data synth --kind``.
+SYNTH_KINDS = ("toy", "thumos14-structured")
+
+
+@dataclass(frozen=True)
+class FeatureModel:
+    """Parameters of the synthetic feature model (see the module docstring). Norms are in
+    latent units: a unit-gain action adds a unit vector."""
+
+    feature_dim: int = 2048
+    latent_dim: int = 64
+    action_strength: float = 1.0
+    gain_range: tuple[float, float] = (0.5, 1.5)
+    instance_variation: float = 0.5
+    context_strength: float = 0.6
+    context_correlation: float = 0.7
+    context_extent: float = 0.5
+    context_max_seconds: float = 6.0
+    scene_strength: float = 1.0
+    latent_noise: float = 1.5
+    temporal_smoothing: float = 0.7
+    observation_noise: float = 0.1
+    ambiguous_strength: float = 0.5
+
+    def __post_init__(self) -> None:
+        if self.feature_dim < 1 or self.latent_dim < 1:
+            raise ValueError(f"FeatureModel: feature_dim and latent_dim must be >= 1, got {self.feature_dim}, {self.latent_dim}")
+        if not 0 <= self.temporal_smoothing < 1:
+            raise ValueError(f"FeatureModel: temporal_smoothing must be in [0, 1), got {self.temporal_smoothing}")
+        if not -1 <= self.context_correlation <= 1:
+            raise ValueError(f"FeatureModel: context_correlation must be in [-1, 1], got {self.context_correlation}")
+        lo, hi = self.gain_range
+        if not 0 <= lo <= hi:
+            raise ValueError(f"FeatureModel: gain_range must satisfy 0 <= low <= high, got {self.gain_range}")
+        for name in ("action_strength", "instance_variation", "context_strength", "context_extent",
+                     "context_max_seconds", "scene_strength", "latent_noise", "observation_noise",
+                     "ambiguous_strength"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"FeatureModel: {name} must be >= 0, got {getattr(self, name)}")
+
+
+def _unit(v: np.ndarray) -> np.ndarray:
+    n = np.linalg.norm(v, axis=-1, keepdims=True)
+    return v / np.where(n > 0, n, 1.0)
+
+
+class _World:
+    """Class prototypes, context prototypes and the embedding, shared by all videos."""
+
+    def __init__(self, model: FeatureModel, num_classes: int, rng: np.random.Generator) -> None:
+        r = min(model.latent_dim, model.feature_dim)
+        self.r = r
+        self.u = _unit(rng.standard_normal((num_classes, r)))
+        w = rng.standard_normal((num_classes, r))
+        w = _unit(w - np.sum(w * self.u, axis=1, keepdims=True) * self.u)  # ⟂ u_c
+        rho = model.context_correlation
+        self.k = rho * self.u + math.sqrt(max(0.0, 1 - rho * rho)) * w
+        self.embed = rng.standard_normal((r, model.feature_dim)) / math.sqrt(r)
+
+
+@dataclass
+class _Plan:
+    """Everything but the features; ``instances[i]`` = [(class, start_s, end_s), ...]."""
+
+    names: list[str]
+    subsets: list[str]
+    class_names: list[str]
+    durations: np.ndarray
+    instances: list[list[tuple[int, float, float]]]
+    video_labels: list[list[str]]
+    ambiguous: list[tuple[str, float, float]]
+    original_fps: np.ndarray
+
+
+def _video_features(world: _World, model: FeatureModel, plan: _Plan, i: int, T: int,
+                    ss: float, rng: np.random.Generator) -> np.ndarray:
+    r = world.r
+    phi = model.temporal_smoothing
+    eps = rng.standard_normal((T, r)) * (model.latent_noise / math.sqrt(r))
+    eps[0] /= math.sqrt(1 - phi * phi)  # start in the stationary distribution
+    z = lfilter([math.sqrt(1 - phi * phi)], [1.0, -phi], eps, axis=0)
+    z += model.scene_strength * _unit(rng.standard_normal(r))
+    t0 = np.arange(T) * ss
+    t1 = t0 + ss
+    mid = t0 + ss / 2
+    lo, hi = model.gain_range
+    for c, s, e in plan.instances[i]:
+        gain = model.action_strength * rng.uniform(lo, hi)
+        proto = _unit(world.u[c] + model.instance_variation * _unit(rng.standard_normal(r)))
+        cov = np.clip(np.minimum(t1, e) - np.maximum(t0, s), 0.0, None) / ss
+        inside = np.flatnonzero(cov > 0)
+        z[inside] += gain * cov[inside, None] * proto
+        m = min(model.context_extent * (e - s), model.context_max_seconds)
+        if m > 0 and model.context_strength > 0:
+            w = np.zeros(T)
+            before = (mid < s) & (mid >= s - m)
+            after = (mid >= e) & (mid < e + m)
+            w[before] = 1 - (s - mid[before]) / m
+            w[after] = 1 - (mid[after] - e) / m
+            near = np.flatnonzero(w > 0)
+            z[near] += model.context_strength * gain * w[near, None] * world.k[c]
+    name = plan.names[i]
+    classes = sorted({c for c, _, _ in plan.instances[i]})
+    if classes and model.ambiguous_strength > 0:
+        for vid, s, e in plan.ambiguous:
+            if vid != name:
+                continue
+            c = classes[int(rng.integers(len(classes)))]
+            cov = np.clip(np.minimum(t1, e) - np.maximum(t0, s), 0.0, None) / ss
+            inside = np.flatnonzero(cov > 0)
+            z[inside] += model.ambiguous_strength * cov[inside, None] * world.u[c]
+    x = (z @ world.embed).astype(np.float32)
+    if model.observation_noise > 0:
+        x += model.observation_noise * rng.standard_normal(x.shape, dtype=np.float32)
+    return x
+
+
+def _write(plan: _Plan, out_dir: PathLike, *, model: FeatureModel, seed: int, name: str,
+           layout: Literal["flat", "annotations-subfolder"], format: Literal["wtalc", "folders"],
+           snippet_seconds: float, overwrite: bool) -> Path:
+    n_v = len(plan.names)
+    root = np.random.SeedSequence(seed)
+    world_seq, video_seq = root.spawn(2)
+    world = _World(model, len(plan.class_names), np.random.default_rng(world_seq))
+    seqs = video_seq.spawn(n_v)
+    lengths = [max(1, int(math.floor(d / snippet_seconds + 1e-9))) for d in plan.durations]
+
+    def feats(i: int) -> np.ndarray:
+        return _video_features(world, model, plan, i, lengths[i], snippet_seconds, np.random.default_rng(seqs[i]))
+
+    segs = [[[s, e] for _, s, e in inst] for inst in plan.instances]
+    labs = [[plan.class_names[c] for c, _, _ in inst] for inst in plan.instances]
+    if format == "wtalc":
+        return write_wtalc(
+            out_dir, name=name, videos=plan.names, subsets=plan.subsets, class_names=plan.class_names,
+            durations=plan.durations, segments=segs, segment_labels=labs, video_labels=plan.video_labels,
+            features=[feats(i) for i in range(n_v)], ambiguous=plan.ambiguous,
+            original_fps=plan.original_fps, snippet_seconds=snippet_seconds, layout=layout,
+            overwrite=overwrite,
+        )
+    if format == "folders":
+        vindex = {v: k for k, v in enumerate(plan.names)}
+        rows = [(i, c, s, e) for i, inst in enumerate(plan.instances) for c, s, e in inst]
+        gt = GroundTruth(
+            videos=tuple(plan.names), subsets=tuple(plan.subsets), class_names=tuple(plan.class_names),
+            video=[r[0] for r in rows], label=[r[1] for r in rows], start=[r[2] for r in rows],
+            end=[r[3] for r in rows], durations=plan.durations, snippet_seconds=snippet_seconds,
+            ambiguous_video=[vindex[v] for v, _, _ in plan.ambiguous],
+            ambiguous_start=[s for _, s, _ in plan.ambiguous], ambiguous_end=[e for _, _, e in plan.ambiguous],
+        )
+        train = "validation" if "validation" in plan.subsets else plan.subsets[0]
+        return write_folders(
+            out_dir, ground_truth=gt, video_labels=plan.video_labels,
+            features=(feats(i) for i in range(n_v)), train_subset=train, test_subset="test",
+            fps=plan.original_fps, extra={"synthetic": name, "seed": seed}, overwrite=overwrite,
+        )
+    raise ValueError(f"format must be 'wtalc' or 'folders', got {format!r}")
+
+
+def _place(rng: np.random.Generator, duration: float, lengths: Sequence[float], taken: list[tuple[float, float]],
+           gap: float) -> list[tuple[float, float]]:
+    """Place intervals of the given lengths in [0, duration] without overlapping ``taken``
+    (kept at least ``gap`` apart); intervals that do not fit after 100 tries are skipped."""
+    out = []
+    for length in lengths:
+        for _ in range(100):
+            s = float(rng.uniform(0, max(0.0, duration - length)))
+            e = s + length
+            if e <= duration and all(e + gap <= a or s >= b + gap for a, b in taken):
+                taken.append((s, e))
+                out.append((round(s, 1), round(e, 1)))
+                break
+    return out
+
+
+def make_toy(
+    out_dir: PathLike,
+    *,
+    num_videos: int = 40,
+    num_classes: int = 4,
+    feature_dim: int = 32,
+    seed: int = 0,
+    test_fraction: float = 0.5,
+    duration_range: tuple[float, float] = (30.0, 90.0),
+    instance_seconds: tuple[float, float] = (2.0, 8.0),
+    model: FeatureModel | None = None,
+    name: str = "Toy",
+    layout: Literal["flat", "annotations-subfolder"] = "flat",
+    format: Literal["wtalc", "folders"] = "wtalc",
+    overwrite: bool = False,
+) -> Path:
+    """Write a small synthetic dataset; returns the output folder.
+
+    ``num_videos`` videos (``toy_validation_0001``… for training, subset ``validation``, and
+    ``toy_test_0001``… with subset ``test``, a ``test_fraction`` of them), ``num_classes``
+    classes ``Class00``…, durations uniform in ``duration_range`` seconds. Each video has one
+    class (two with probability 0.2), 1–4 instances per class of ``instance_seconds`` length,
+    at least 1 s apart; times are rounded to 0.1 s like THUMOS14's. 30% of the test videos get
+    one ambiguous interval. ``model`` defaults to `FeatureModel()`; ``feature_dim`` overrides its
+    dimension.
+    """
+    if num_videos < 2 or num_classes < 1:
+        raise ValueError(f"make_toy: need num_videos >= 2 and num_classes >= 1, got {num_videos}, {num_classes}")
+    if not 0 < test_fraction < 1:
+        raise ValueError(f"make_toy: test_fraction must be in (0, 1), got {test_fraction}")
+    model = model if model is not None else FeatureModel(feature_dim=feature_dim)
+    if model.feature_dim != feature_dim:
+        model = replace(model, feature_dim=feature_dim)
+    rng = np.random.default_rng(np.random.SeedSequence([seed, 1]))
+    n_test = max(1, min(num_videos - 1, int(round(num_videos * test_fraction))))
+    n_train = num_videos - n_test
+    names = [f"toy_validation_{k + 1:04d}" for k in range(n_train)] + [f"toy_test_{k + 1:04d}" for k in range(n_test)]
+    subsets = ["validation"] * n_train + ["test"] * n_test
+    class_names = [f"Class{c:02d}" for c in range(num_classes)]
+    durations = np.round(rng.uniform(*duration_range, size=num_videos), 3)
+    instances, video_labels, ambiguous = [], [], []
+    for i in range(num_videos):
+        k = 2 if (num_classes > 1 and rng.random() < 0.2) else 1
+        classes = sorted(rng.choice(num_classes, size=k, replace=False).tolist())
+        taken: list[tuple[float, float]] = []
+        inst: list[tuple[int, float, float]] = []
+        for c in classes:
+            lengths = rng.uniform(*instance_seconds, size=int(rng.integers(1, 5)))
+            inst += [(c, s, e) for s, e in _place(rng, float(durations[i]), lengths, taken, 1.0)]
+        if not inst:  # guarantee one instance
+            inst = [(classes[0], 0.0, round(min(instance_seconds[0], float(durations[i])), 1))]
+            taken.append((inst[0][1], inst[0][2]))
+        inst.sort(key=lambda x: (x[1], x[0]))
+        instances.append(inst)
+        video_labels.append([class_names[c] for c in sorted({c for c, _, _ in inst})])
+        if subsets[i] == "test" and rng.random() < 0.3:
+            for s, e in _place(rng, float(durations[i]), [float(rng.uniform(1, 3))], taken, 1.0):
+                ambiguous.append((names[i], s, e))
+    plan = _Plan(names, subsets, class_names, durations, instances, video_labels, ambiguous,
+                 np.full(num_videos, 25.0))
+    return _write(plan, out_dir, model=model, seed=seed, name=name, layout=layout, format=format,
+                  snippet_seconds=SNIPPET_SECONDS, overwrite=overwrite)
+
+
+def make_thumos14_structured(
+    out_dir: PathLike,
+    *,
+    feature_dim: int = 2048,
+    seed: int = 0,
+    annotation_dir: PathLike | None = None,
+    model: FeatureModel | None = None,
+    name: str = "Thumos14reduced",
+    layout: Literal["flat", "annotations-subfolder"] = "flat",
+    format: Literal["wtalc", "folders"] = "wtalc",
+    overwrite: bool = False,
+) -> Path:
+    """Write THUMOS14's real annotation structure with synthetic features; returns the folder.
+
+    ``annotation_dir`` defaults to the copy shipped with tadfuse; ``feature_dim`` overrides
+    ``model.feature_dim``. Video i has ``floor(duration_i
+    / 0.64)`` snippets; ground truth, weak labels, splits and the ambiguous list are written as
+    in the annotation files (segments past a video's end are kept in the ground truth and
+    planted only where they overlap the video). Memory: the W-TALC format holds all features
+    once (≈ 1.1 GB at 2048-d, float32); ``format="folders"`` writes one video at a time.
+    """
+    src = Path(annotation_dir) if annotation_dir is not None else thumos14_annotation_dir()
+    if not (src / "videoname.npy").is_file():
+        raise DataFormatError(f"{src}: not a W-TALC annotation folder (no videoname.npy)")
+    ds = load_wtalc(src, features=False, annotation_dir=src)
+    model = model if model is not None else FeatureModel(feature_dim=feature_dim)
+    if model.feature_dim != feature_dim:
+        model = replace(model, feature_dim=feature_dim)
+    instances = []
+    for i in range(len(ds)):
+        lab, seg = ds.gt.segments(i)
+        instances.append([(int(c), float(s), float(e)) for c, (s, e) in zip(lab, seg)])
+    ambiguous = [(ds.names[v], float(s), float(e)) for v, s, e in
+                 zip(ds.gt.ambiguous_video, ds.gt.ambiguous_start, ds.gt.ambiguous_end)]
+    durations = ds.durations
+    if not np.all(np.isfinite(durations)):
+        raise DataFormatError(f"{src}: every video needs a duration (duration.npy)")
+    plan = _Plan(list(ds.names), list(ds.subsets), list(ds.class_names), durations, instances,
+                 [ds.video_labels(i) for i in range(len(ds))], ambiguous, ds.original_fps)
+    out = _write(plan, out_dir, model=model, seed=seed, name=name, layout=layout, format=format,
+                 snippet_seconds=float(ds.snippet_seconds[0]), overwrite=overwrite)
+    amb_src = src / "Ambiguous_test.txt"
+    if format == "wtalc" and amb_src.is_file():  # keep the released file byte for byte
+        ann = out if layout == "flat" else out / f"{name}-Annotations"
+        shutil.copyfile(amb_src, ann / "Ambiguous_test.txt")
+    return out
+
+
+_GENERATORS: dict[str, Callable[..., Path]] = {
+    "toy": make_toy,
+    "thumos14-structured": make_thumos14_structured,
+}
+
+
+def synthesize(kind: str, out_dir: PathLike, **kwargs: object) -> Path:
+    """Run the generator named ``kind`` (one of `SYNTH_KINDS`) with ``kwargs``; returns the folder."""
+    try:
+        gen = _GENERATORS[kind]
+    except KeyError:
+        raise ValueError(f"unknown synthetic dataset kind {kind!r}; choose one of {SYNTH_KINDS}") from None
+    return gen(out_dir, **kwargs)
