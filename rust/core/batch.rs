@@ -184,17 +184,31 @@ pub fn detect(cas: Cas<'_>, video_scores: &[f64], cfg: &DetectConfig) -> Result<
     Ok(detect_batch(&[cas], &[video_scores], cfg)?.pop().unwrap_or_default())
 }
 
-/// Run `f` on a rayon pool of `threads` workers (`None`: the global pool).
+/// Run `f` on a rayon pool of `threads` workers (`None`: the global pool). Pools are built
+/// once per size and kept: starting threads on every call would cost more than small batches.
 pub fn with_threads<R: Send>(threads: Option<usize>, f: impl FnOnce() -> R + Send) -> Result<R> {
-    match threads {
-        None => Ok(f()),
-        Some(0) => Err(CoreError::invalid("num_threads", "must be >= 1")),
-        Some(n) => rayon::ThreadPoolBuilder::new()
-            .num_threads(n)
-            .build()
-            .map(|pool| pool.install(f))
-            .map_err(|e| CoreError::invalid("num_threads", format!("cannot start {n} threads: {e}"))),
-    }
+    use std::collections::HashMap;
+    use std::sync::{Arc, Mutex, OnceLock};
+    static POOLS: OnceLock<Mutex<HashMap<usize, Arc<rayon::ThreadPool>>>> = OnceLock::new();
+    let n = match threads {
+        None => return Ok(f()),
+        Some(0) => return Err(CoreError::invalid("num_threads", "must be >= 1")),
+        Some(n) => n,
+    };
+    let pool = {
+        let mut pools = POOLS.get_or_init(Default::default).lock().unwrap_or_else(|e| e.into_inner());
+        match pools.get(&n) {
+            Some(p) => Arc::clone(p),
+            None => {
+                let p = rayon::ThreadPoolBuilder::new()
+                    .num_threads(n)
+                    .build()
+                    .map_err(|e| CoreError::invalid("num_threads", format!("cannot start {n} threads: {e}")))?;
+                Arc::clone(pools.entry(n).or_insert(Arc::new(p)))
+            }
+        }
+    };
+    Ok(pool.install(f))
 }
 
 #[cfg(test)]
