@@ -637,9 +637,10 @@ def _predictions_from_proposals(
 
 
 def _predictions_from_activitynet(
-    source: PathLike | Mapping[str, Any], class_names: Sequence[str]
+    source: PathLike | Mapping[str, Any], class_names: Sequence[str], name: str | None = None
 ) -> _Predictions:
-    data, name = _read_json(source, "predictions")
+    data, default_name = _read_json(source, "predictions")
+    name = name or default_name
     results = data.get("results")
     if not isinstance(results, Mapping):
         raise ValueError(f"{name}: missing key 'results' (the ActivityNet result layout)")
@@ -809,8 +810,8 @@ def read_activitynet_results(source: PathLike | Mapping[str, Any]) -> dict[str, 
     ``segment`` [start, end] in seconds with ``end >= start``; otherwise ``ValueError`` names
     the file, video and detection index. ``version``/``external_data`` are optional.
     """
-    data, _ = _read_json(source, "predictions")
-    _predictions_from_activitynet(data, ())
+    data, name = _read_json(source, "predictions")
+    _predictions_from_activitynet(data, (), name=name)
     return dict(data)
 
 

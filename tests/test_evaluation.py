@@ -1,0 +1,515 @@
+"""`tadfuse.evaluation`: edge cases, documented behaviours, JSON I/O, errors and the eval CLI."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tadfuse.evaluation import (
+    EvalResult,
+    EvaluationWarning,
+    GroundTruth,
+    activitynet_results,
+    as_ground_truth,
+    evaluate,
+    proposals_by_video,
+    proposals_from_activitynet,
+    read_activitynet_ground_truth,
+    read_activitynet_results,
+    read_ambiguous_list,
+    write_activitynet_ground_truth,
+    write_activitynet_results,
+)
+from tadfuse.proposals import Proposals
+
+
+def _gt_json() -> dict:
+    """Two classes on three validation videos; one training video."""
+    return {
+        "version": "x",
+        "database": {
+            "v1": {"subset": "validation", "duration": 60.0, "annotations": [
+                {"segment": [0.0, 10.0], "label": "jump"}, {"segment": [20.0, 30.0], "label": "run"}]},
+            "v2": {"subset": "validation", "duration": 60.0, "annotations": [
+                {"segment": [5.0, 15.0], "label": "jump"}, {"segment": [40.0, 42.0], "label": "jump"}]},
+            "v3": {"subset": "validation", "duration": 60.0, "annotations": [
+                {"segment": [1.0, 8.0], "label": "run"}]},
+            "t1": {"subset": "training", "duration": 60.0, "annotations": [
+                {"segment": [0.0, 5.0], "label": "swim"}]},
+        },
+    }
+
+
+def _preds_json() -> dict:
+    return {"version": "x", "external_data": {}, "results": {
+        "v1": [{"label": "jump", "score": 0.9, "segment": [0.5, 10.0]},
+               {"label": "run", "score": 0.7, "segment": [19.0, 29.0]},
+               {"label": "jump", "score": 0.3, "segment": [30.0, 50.0]}],
+        "v2": [{"label": "jump", "score": 0.8, "segment": [5.0, 14.0]},
+               {"label": "jump", "score": 0.6, "segment": [40.5, 42.0]}],
+        "v3": [{"label": "run", "score": 0.5, "segment": [2.0, 8.0]}],
+    }}
+
+
+def _quiet_evaluate(*args, **kwargs) -> EvalResult:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", EvaluationWarning)
+        return evaluate(*args, **kwargs)
+
+
+# --------------------------------------------------------------------------------------------
+# Basic results and the table
+# --------------------------------------------------------------------------------------------
+
+
+def test_result_fields_and_table() -> None:
+    res = evaluate(_gt_json(), _preds_json(), subset="validation", tiou_thresholds=[0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7])
+    assert res.protocol == "anet" and res.subset == "validation"
+    assert res.videos == ("v1", "v2", "v3")
+    assert res.mAP.shape == (7,) and np.all((res.mAP >= 0) & (res.mAP <= 1))
+    assert list(res.ap_per_class) == ["jump", "run"]  # class order; swim has no validation GT
+    np.testing.assert_allclose(res.mAP, np.mean([res.ap_per_class["jump"], res.ap_per_class["run"]], axis=0))
+    assert res.average_mAP == pytest.approx(res.mAP.mean())
+    assert set(res.averages) == {"0.1:0.5", "0.3:0.7", "0.1:0.7"}
+    assert res.averages["0.3:0.7"] == pytest.approx(res.mAP[2:7].mean())
+    assert res.num_ground_truth == 5 and res.num_predictions == 6
+    table = res.table()
+    assert "protocol: anet" in table and "videos: 3 (subset 'validation'" in table
+    assert res.video_list_digest in table and "avg 0.1:0.5" in table
+    assert str(res) == table
+    json.dumps(res.to_dict())  # JSON-ready
+
+
+def test_perfect_predictions_score_one() -> None:
+    gt = GroundTruth.from_activitynet(_gt_json()).select(subset="validation")
+    preds = {v: [] for v in gt.videos}
+    for v, c, s, e in zip(gt.video, gt.label, gt.start, gt.end):
+        preds[gt.videos[v]].append({"label": gt.class_names[c], "score": float(e - s), "segment": [s, e]})
+    res = evaluate(gt, {"results": preds})
+    np.testing.assert_allclose(res.mAP, 1.0)
+
+
+def test_default_thresholds_per_protocol() -> None:
+    res = evaluate(_gt_json(), _preds_json(), subset="validation")
+    np.testing.assert_allclose(res.tiou_thresholds, np.linspace(0.5, 0.95, 10))
+    assert "0.5:0.95" in res.averages
+    gt = GroundTruth.from_activitynet(_gt_json())
+    gt = GroundTruth(videos=gt.videos, subsets=["test"] * 4, class_names=gt.class_names, video=gt.video,
+                     label=gt.label, start=gt.start, end=gt.end, snippet_seconds=0.64)
+    res = _quiet_evaluate(gt, _preds_json(), protocol="wtalc")
+    np.testing.assert_allclose(res.tiou_thresholds, [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7])
+
+
+# --------------------------------------------------------------------------------------------
+# The "Done means" edge cases
+# --------------------------------------------------------------------------------------------
+
+
+def test_class_without_predictions_scores_zero_others_unaffected() -> None:
+    full = evaluate(_gt_json(), _preds_json(), subset="validation", tiou_thresholds=[0.5, 0.7])
+    no_run = _preds_json()
+    for v in no_run["results"]:
+        no_run["results"][v] = [d for d in no_run["results"][v] if d["label"] != "run"]
+    res = evaluate(_gt_json(), no_run, subset="validation", tiou_thresholds=[0.5, 0.7])
+    np.testing.assert_array_equal(res.ap_per_class["run"], 0.0)
+    np.testing.assert_array_equal(res.ap_per_class["jump"], full.ap_per_class["jump"])
+    np.testing.assert_allclose(res.mAP, full.ap_per_class["jump"] / 2)
+    assert any("without predictions" in n for n in res.notes)
+
+
+def _wtalc_gt() -> GroundTruth:
+    return GroundTruth(videos=["a", "b"], subsets=["test", "test"], class_names=["x", "y"],
+                       video=[0, 1], label=[0, 1], start=[1.28, 0.64], end=[3.84, 2.56],
+                       snippet_seconds=0.64, ambiguous_video=[1], ambiguous_start=[30.0], ambiguous_end=[31.0])
+
+
+def test_wtalc_zero_map_bug_only_behind_flag() -> None:
+    preds = {"a": Proposals([0], [2.0], [6.0], [0.9]), "b": Proposals.empty()}
+    res = evaluate(_wtalc_gt(), preds, protocol="wtalc", tiou_thresholds=[0.5])
+    np.testing.assert_allclose(res.mAP, [0.5])  # x: AP 1, y: AP 0
+    res = evaluate(_wtalc_gt(), preds, protocol="wtalc", tiou_thresholds=[0.5], zero_map_bug=True)
+    np.testing.assert_allclose(res.mAP, [0.0])
+    assert any("zero_map_bug" in n for n in res.notes)
+    both = {"a": Proposals([0], [2.0], [6.0], [0.9]), "b": Proposals([1], [1.0], [4.0], [0.8])}
+    res = evaluate(_wtalc_gt(), both, protocol="wtalc", tiou_thresholds=[0.5], zero_map_bug=True)
+    np.testing.assert_allclose(res.mAP, [1.0])
+    with pytest.raises(ValueError, match="wtalc"):
+        evaluate(_gt_json(), _preds_json(), subset="validation", zero_map_bug=True)
+
+
+def test_predictions_on_unknown_videos() -> None:
+    base = evaluate(_gt_json(), _preds_json(), subset="validation", tiou_thresholds=[0.5])
+    extra = _preds_json()
+    extra["results"]["nowhere"] = [{"label": "jump", "score": 0.95, "segment": [0.0, 10.0]}]
+    # anet default: false positive (the official behaviour), with a warning
+    with pytest.warns(EvaluationWarning, match="1 prediction.*outside the evaluated list.*false positives"):
+        fp = evaluate(_gt_json(), extra, subset="validation", tiou_thresholds=[0.5])
+    assert fp.ap_per_class["jump"][0] < base.ap_per_class["jump"][0]
+    np.testing.assert_array_equal(fp.ap_per_class["run"], base.ap_per_class["run"])
+    with pytest.warns(EvaluationWarning, match="dropped"):
+        dropped = evaluate(_gt_json(), extra, subset="validation", tiou_thresholds=[0.5], unknown_videos="drop")
+    np.testing.assert_array_equal(dropped.mAP, base.mAP)
+    with pytest.raises(ValueError, match="nowhere"):
+        evaluate(_gt_json(), extra, subset="validation", unknown_videos="error")
+
+
+def test_predictions_on_other_subset_follow_unknown_videos() -> None:
+    extra = _preds_json()
+    extra["results"]["t1"] = [{"label": "jump", "score": 0.99, "segment": [0.0, 10.0]}]
+    with pytest.warns(EvaluationWarning, match="false positives"):
+        res = evaluate(_gt_json(), extra, subset="validation", tiou_thresholds=[0.5])
+    assert res.num_predictions == 7
+
+
+def test_labels_absent_from_ground_truth_are_ignored_with_warning() -> None:
+    base = evaluate(_gt_json(), _preds_json(), subset="validation", tiou_thresholds=[0.5])
+    extra = _preds_json()
+    extra["results"]["v1"] += [{"label": "fly", "score": 0.99, "segment": [0.0, 10.0]},
+                               {"label": "swim", "score": 0.98, "segment": [0.0, 10.0]},  # GT only in training
+                               {"label": 7, "score": 0.97, "segment": [0.0, 10.0]}]
+    with pytest.warns(EvaluationWarning, match=r"3 prediction\(s\) with labels .*'7'.*'fly'.*'swim'"):
+        res = evaluate(_gt_json(), extra, subset="validation", tiou_thresholds=[0.5])
+    np.testing.assert_array_equal(res.mAP, base.mAP)
+    assert "swim" not in res.ap_per_class and "fly" not in res.ap_per_class
+
+
+def test_integer_labels_index_class_names() -> None:
+    preds = _preds_json()
+    gt = GroundTruth.from_activitynet(_gt_json())
+    assert gt.class_names == ("jump", "run", "swim")  # sorted over all subsets
+    for dets in preds["results"].values():
+        for d in dets:
+            d["label"] = gt.class_names.index(d["label"])
+    a = evaluate(gt, preds, subset="validation", tiou_thresholds=[0.5])
+    b = evaluate(gt, _preds_json(), subset="validation", tiou_thresholds=[0.5])
+    np.testing.assert_array_equal(a.mAP, b.mAP)
+
+
+def test_zero_length_segments() -> None:
+    gt = {"database": {"v": {"subset": "s", "annotations": [
+        {"segment": [5.0, 5.0], "label": "a"}, {"segment": [10.0, 20.0], "label": "a"}]}}}
+    # a zero-length prediction on the zero-length GT: IoU 0 (no NaN), a false positive;
+    # the zero-length GT stays in the positives count, so recall tops out at 1/2
+    preds = {"results": {"v": [{"label": "a", "score": 0.9, "segment": [5.0, 5.0]},
+                               {"label": "a", "score": 0.8, "segment": [10.0, 20.0]}]}}
+    res = evaluate(gt, preds, tiou_thresholds=[0.5])
+    # FP, TP: precision 0, 1/2 at recall 0, 1/2 -> AP 1/2 * 1/2
+    np.testing.assert_allclose(res.mAP, [0.25])
+    assert np.all(np.isfinite(res.mAP))
+    # zero-length prediction inside a normal GT: IoU 0
+    preds = {"results": {"v": [{"label": "a", "score": 0.9, "segment": [15.0, 15.0]}]}}
+    np.testing.assert_allclose(evaluate(gt, preds, tiou_thresholds=[0.1]).mAP, [0.0])
+
+
+def test_duplicates_are_false_positives_for_both_protocols() -> None:
+    gt = _wtalc_gt()
+    preds = {"a": Proposals([0, 0, 0], [2.0, 2.0, 2.0], [6.0, 6.0, 6.0], [0.9, 0.8, 0.7]),
+             "b": Proposals([1], [1.0], [4.0], [0.5])}
+    for proto in ("anet", "wtalc"):
+        res = evaluate(gt, preds, protocol=proto, tiou_thresholds=[0.5])
+        np.testing.assert_allclose(res.ap_per_class["x"], [1.0])  # TP first, FPs after: AP stays 1
+    preds["a"] = Proposals([0, 0, 0], [2.0, 2.0, 2.0], [6.0, 6.0, 6.0], [0.9, 0.95, 0.97])
+    res = evaluate(gt, preds, protocol="wtalc", tiou_thresholds=[0.5])
+    np.testing.assert_allclose(res.ap_per_class["x"], [1.0])  # identical boxes: one TP wherever it is
+
+
+def test_empty_ground_truth_for_a_class() -> None:
+    gt = GroundTruth(videos=["v"], subsets=["s"], class_names=["a", "b", "c"], video=[0], label=[0],
+                     start=[0.0], end=[10.0])
+    preds = {"results": {"v": [{"label": "a", "score": 0.9, "segment": [0.0, 10.0]},
+                               {"label": "c", "score": 0.95, "segment": [0.0, 10.0]}]}}
+    with pytest.warns(EvaluationWarning, match="'c'"):
+        res = evaluate(gt, preds, tiou_thresholds=[0.5])
+    assert list(res.ap_per_class) == ["a"]  # classes without GT are not part of the mAP
+    np.testing.assert_allclose(res.mAP, [1.0])
+
+
+def test_no_ground_truth_at_all_is_an_error() -> None:
+    gt = GroundTruth(videos=["v"], subsets=["s"], class_names=["a"], video=[], label=[], start=[], end=[])
+    with pytest.raises(ValueError, match="no ground-truth segments"):
+        evaluate(gt, {"results": {}})
+
+
+def test_no_predictions_at_all() -> None:
+    res = evaluate(_gt_json(), {"results": {}}, subset="validation", tiou_thresholds=[0.5])
+    np.testing.assert_array_equal(res.mAP, [0.0])
+    assert res.num_predictions == 0
+
+
+# --------------------------------------------------------------------------------------------
+# Video lists, determinism, units
+# --------------------------------------------------------------------------------------------
+
+
+def test_several_subsets_need_a_choice() -> None:
+    with pytest.raises(ValueError, match="several subsets"):
+        evaluate(_gt_json(), _preds_json())
+    with pytest.raises(ValueError, match="not in the ground truth"):
+        evaluate(_gt_json(), _preds_json(), subset="testing")
+
+
+def test_videos_and_exclude() -> None:
+    with pytest.warns(EvaluationWarning, match=r"2 prediction\(s\) on 1 video\(s\) outside .*'v2'.*dropped"):
+        res = evaluate(_gt_json(), _preds_json(), videos=["v1", "v3"], tiou_thresholds=[0.5], unknown_videos="drop")
+    assert res.videos == ("v1", "v3") and res.num_ground_truth == 3
+    res2 = evaluate(_gt_json(), _preds_json(), subset="validation", exclude=["v2"], tiou_thresholds=[0.5])
+    assert res2.videos == ("v1", "v3")
+    np.testing.assert_array_equal(res.mAP, res2.mAP)  # excluded videos' predictions are dropped
+    assert any("excluded" in n for n in res2.notes)
+    with pytest.raises(ValueError, match="not in the ground truth"):
+        evaluate(_gt_json(), _preds_json(), subset="validation", exclude=["zzz"])
+    with pytest.raises(ValueError, match="not in the ground truth"):
+        evaluate(_gt_json(), _preds_json(), videos=["v1", "zzz"])
+
+
+def test_input_order_does_not_matter_without_ties() -> None:
+    rng = np.random.default_rng(0)
+    preds = _preds_json()
+    res = evaluate(_gt_json(), preds, subset="validation", tiou_thresholds=[0.3, 0.5, 0.7])
+    items = list(preds["results"].items())
+    for _ in range(5):
+        shuffled = {"results": {}}
+        for k in rng.permutation(len(items)):
+            v, dets = items[k]
+            shuffled["results"][v] = [dets[j] for j in rng.permutation(len(dets))]
+        res2 = evaluate(_gt_json(), shuffled, subset="validation", tiou_thresholds=[0.3, 0.5, 0.7])
+        np.testing.assert_array_equal(res.mAP, res2.mAP)
+
+
+def test_score_ties_keep_input_order() -> None:
+    gt = {"database": {"v": {"subset": "s", "annotations": [{"segment": [0.0, 10.0], "label": "a"}]}}}
+    hit = {"label": "a", "score": 0.5, "segment": [0.0, 10.0]}
+    miss = {"label": "a", "score": 0.5, "segment": [50.0, 60.0]}
+    first = evaluate(gt, {"results": {"v": [hit, miss]}}, tiou_thresholds=[0.5])
+    second = evaluate(gt, {"results": {"v": [miss, hit]}}, tiou_thresholds=[0.5])
+    np.testing.assert_allclose(first.mAP, [1.0])
+    np.testing.assert_allclose(second.mAP, [0.5])
+
+
+def test_proposals_in_snippets_equal_json_in_seconds() -> None:
+    rng = np.random.default_rng(3)
+    gt = GroundTruth(videos=["a", "b"], subsets=["test"] * 2, class_names=["x", "y"],
+                     video=[0, 0, 1], label=[0, 1, 1], start=[1.0, 10.0, 3.2], end=[6.0, 20.5, 9.6],
+                     snippet_seconds=0.64, ambiguous_video=[0], ambiguous_start=[30.0], ambiguous_end=[32.0])
+    props = {}
+    for v in ("a", "b"):
+        n = 15
+        s = rng.uniform(0, 30, n).round(0)  # integral snippet bounds: the seconds round trip must not lose one
+        props[v] = Proposals(rng.integers(0, 2, n), s, s + rng.integers(1, 20, n), rng.random(n))
+    as_json = activitynet_results(props, gt.class_names, snippet_seconds=0.64)
+    for proto in ("anet", "wtalc"):
+        a = evaluate(gt, props, protocol=proto, tiou_thresholds=[0.1, 0.3, 0.5, 0.7])
+        b = evaluate(gt, as_json, protocol=proto, tiou_thresholds=[0.1, 0.3, 0.5, 0.7])
+        np.testing.assert_allclose(a.mAP, b.mAP, rtol=0, atol=1e-12)
+        assert a.mAP.max() > 0
+
+
+def test_snippets_need_a_timebase() -> None:
+    gt = GroundTruth.from_activitynet(_gt_json())
+    props = {"v1": Proposals([0], [0.0], [10.0], [0.9])}
+    with pytest.raises(ValueError, match="snippet_seconds"):
+        evaluate(gt, props, subset="validation")
+    res = evaluate(gt, props, subset="validation", snippet_seconds=1.0, tiou_thresholds=[0.5])
+    assert res.ap_per_class["jump"][0] > 0
+
+
+def test_wtalc_defaults_to_test_subset() -> None:
+    gt = GroundTruth(videos=["tr", "te"], subsets=["validation", "test"], class_names=["x"],
+                     video=[0, 1], label=[0, 0], start=[0.0, 0.0], end=[6.4, 6.4], snippet_seconds=0.64,
+                     ambiguous_video=[1], ambiguous_start=[20.0], ambiguous_end=[21.0])
+    res = evaluate(gt, {"te": Proposals([0], [0.0], [10.0], [1.0])}, protocol="wtalc")
+    assert res.videos == ("te",) and res.subset == "test"
+    np.testing.assert_allclose(res.mAP, 1.0)
+
+
+def test_wtalc_skips_videos_without_ground_truth() -> None:
+    gt = GroundTruth(videos=["a", "empty"], subsets=["test"] * 2, class_names=["x"], video=[0], label=[0],
+                     start=[0.0], end=[6.4], snippet_seconds=0.64,
+                     ambiguous_video=[0], ambiguous_start=[20.0], ambiguous_end=[21.0])
+    preds = {"a": Proposals([0], [0.0], [10.0], [0.5]), "empty": Proposals([0], [0.0], [10.0], [0.9])}
+    with pytest.warns(EvaluationWarning, match="dropped"):
+        res = evaluate(gt, preds, protocol="wtalc", tiou_thresholds=[0.5])
+    assert res.videos == ("a",)
+    np.testing.assert_allclose(res.mAP, [1.0])
+    # anet keeps the video: its prediction is a false positive ranked first
+    res = evaluate(gt, preds, protocol="anet", tiou_thresholds=[0.5])
+    np.testing.assert_allclose(res.mAP, [0.5])
+
+
+def test_wtalc_warns_without_ambiguous_list() -> None:
+    gt = GroundTruth(videos=["a"], subsets=["test"], class_names=["x"], video=[0], label=[0],
+                     start=[0.0], end=[6.4], snippet_seconds=0.64)
+    with pytest.warns(EvaluationWarning, match="ambiguous"):
+        evaluate(gt, {"a": Proposals([0], [0.0], [10.0], [0.5])}, protocol="wtalc")
+    # an explicit list: rows (video, start, end) or a file
+    res = evaluate(gt, {"a": Proposals([0, 0], [0.0, 12.0], [10.0, 14.0], [0.5, 0.9])}, protocol="wtalc",
+                   tiou_thresholds=[0.5], ambiguous=[("a", 8.0, 9.0)])
+    np.testing.assert_allclose(res.mAP, [1.0])  # the FP at 12-14 snippets (7.7-9 s) was removed
+
+
+def test_threshold_and_argument_validation() -> None:
+    for bad in ([0.0], [1.5], [], [[0.5]]):
+        with pytest.raises(ValueError, match="tiou_thresholds"):
+            evaluate(_gt_json(), _preds_json(), subset="validation", tiou_thresholds=bad)
+    with pytest.raises(ValueError, match="protocol"):
+        evaluate(_gt_json(), _preds_json(), subset="validation", protocol="voc")  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="video names"):
+        evaluate(_gt_json(), Proposals([0], [0.0], [1.0], [1.0]), subset="validation")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="unknown_videos"):
+        evaluate(_gt_json(), _preds_json(), subset="validation", unknown_videos="maybe")  # type: ignore[arg-type]
+
+
+# --------------------------------------------------------------------------------------------
+# JSON I/O and bad files
+# --------------------------------------------------------------------------------------------
+
+
+def test_ground_truth_json_round_trip(tmp_path: Path) -> None:
+    gt = GroundTruth(videos=["a", "b"], subsets=["test", "validation"], class_names=["y", "x"],
+                     video=[1, 0], label=[0, 1], start=[1.5, 0.1], end=[2.25, 3.0], durations=[10.0, np.nan],
+                     snippet_seconds=0.5, ambiguous_video=[0], ambiguous_start=[4.0], ambiguous_end=[5.0])
+    path = write_activitynet_ground_truth(tmp_path / "gt.json", gt)
+    back = read_activitynet_ground_truth(path)
+    assert back.videos == gt.videos and back.subsets == gt.subsets and back.class_names == gt.class_names
+    for name in ("label", "start", "end", "ambiguous_start", "ambiguous_end", "snippet_seconds"):
+        np.testing.assert_array_equal(getattr(back, name), getattr(gt.select(videos=["a", "b"]), name))
+    np.testing.assert_array_equal(back.video, [0, 1])  # rows grouped by video on writing
+    assert np.isnan(back.durations[1])
+    assert back.source == str(path)
+    assert as_ground_truth(str(path)).videos == gt.videos
+
+
+def test_results_json_round_trip(tmp_path: Path) -> None:
+    props = {"a": Proposals([1, 0], [0.0, 2.5], [4.0, 3.0], [0.5, 0.25]), "b": Proposals.empty()}
+    path = write_activitynet_results(tmp_path / "r.json", props, ["x", "y"], snippet_seconds=0.5,
+                                     external_data={"used": False})
+    data = read_activitynet_results(path)
+    assert data["results"]["a"][0] == {"label": "y", "score": 0.5, "segment": [0.0, 2.0]}
+    assert data["results"]["b"] == [] and data["external_data"] == {"used": False}
+    back = proposals_from_activitynet(path, ["x", "y"], snippet_seconds=0.5)
+    for v in props:
+        for col in ("label", "start", "end", "score"):
+            np.testing.assert_array_equal(getattr(back[v], col), getattr(props[v], col))
+    write_activitynet_results(tmp_path / "r2.json", data)  # an already built dict
+    assert read_activitynet_results(tmp_path / "r2.json") == data
+    with pytest.warns(EvaluationWarning, match="not in class_names"):
+        assert len(proposals_from_activitynet(path, ["x"], snippet_seconds=0.5)["a"]) == 1
+
+
+def test_proposals_by_video() -> None:
+    batch = Proposals([0, 1, 0], [0.0, 1.0, 2.0], [1.0, 2.0, 3.0], [0.1, 0.2, 0.3], video=[1, 0, 1])
+    split = proposals_by_video(batch, ["p", "q", "r"])
+    assert list(split) == ["p", "q", "r"] and len(split["r"]) == 0
+    np.testing.assert_array_equal(split["q"].start, [0.0, 2.0])
+    with pytest.raises(ValueError, match="only 1 names"):
+        proposals_by_video(batch, ["p"])
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        ("{not json", "not valid JSON"),
+        ('{"results": {}}', "missing key 'database'"),
+        ('{"database": {"v": {"annotations": []}}}', "missing key 'subset'"),
+        ('{"database": {"v": {"subset": "s"}}}', "missing key 'annotations'"),
+        ('{"database": {"v": {"subset": "s", "annotations": [{"label": "a"}]}}}', "'segment' and 'label'"),
+        ('{"database": {"v": {"subset": "s", "annotations": [{"label": "a", "segment": [5, 1]}]}}}', "before its start"),
+        ('{"database": {"v": {"subset": "s", "annotations": [{"label": "a", "segment": [1]}]}}}', r"\[start, end\]"),
+        ('{"database": {"v": {"subset": "s", "duration": "long", "annotations": []}}}', "'duration' must be a number"),
+        ("[1, 2]", "must be a JSON object"),
+    ],
+)
+def test_bad_ground_truth_files_name_the_file(tmp_path: Path, content: str, message: str) -> None:
+    path = tmp_path / "gt.json"
+    path.write_text(content)
+    with pytest.raises(ValueError, match=message) as info:
+        read_activitynet_ground_truth(path)
+    assert str(path) in str(info.value)
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        ('{"database": {}}', "missing key 'results'"),
+        ('{"results": {"v": {}}}', "must be a list"),
+        ('{"results": {"v": [{"label": "a", "score": 1}]}}', "missing key 'segment'"),
+        ('{"results": {"v": [{"label": "a", "segment": [0, 1]}]}}', "missing key 'score'"),
+        ('{"results": {"v": [{"label": "a", "score": NaN, "segment": [0, 1]}]}}', "'score' must be finite"),
+        ('{"results": {"v": [{"label": "a", "score": 1, "segment": [0, Infinity]}]}}', "must be finite"),
+        ('{"results": {"v": [{"label": "a", "score": 1, "segment": [3, 1]}]}}', "before its start"),
+        ('{"results": {"v": [{"label": [1], "score": 1, "segment": [0, 1]}]}}', "'label' must be"),
+    ],
+)
+def test_bad_result_files_name_the_file(tmp_path: Path, content: str, message: str) -> None:
+    path = tmp_path / "pred.json"
+    path.write_text(content)
+    with pytest.raises(ValueError, match=message) as info:
+        read_activitynet_results(path)
+    assert str(path) in str(info.value)
+
+
+def test_missing_files(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError, match="nope.json"):
+        evaluate(tmp_path / "nope.json", _preds_json())
+    with pytest.raises(FileNotFoundError, match="amb.txt"):
+        read_ambiguous_list(tmp_path / "amb.txt")
+
+
+def test_ambiguous_list_parsing(tmp_path: Path) -> None:
+    path = tmp_path / "Ambiguous_test.txt"
+    path.write_text("video_test_1  0.0 1.4\n\nvideo_test_2  95.7 97.2\n")
+    assert read_ambiguous_list(path) == [("video_test_1", 0.0, 1.4), ("video_test_2", 95.7, 97.2)]
+    path.write_text("video_test_1  0.0\n")
+    with pytest.raises(ValueError, match=r"Ambiguous_test.txt:1: expected 'video start end'"):
+        read_ambiguous_list(path)
+    path.write_text("v 2.0 1.0\n")
+    with pytest.raises(ValueError, match="invalid interval"):
+        read_ambiguous_list(path)
+
+
+def test_ground_truth_validation() -> None:
+    with pytest.raises(ValueError, match="more than once"):
+        GroundTruth(videos=["a", "a"], subsets=["s", "s"], class_names=["x"], video=[], label=[], start=[], end=[])
+    with pytest.raises(ValueError, match="before it starts"):
+        GroundTruth(videos=["a"], subsets=["s"], class_names=["x"], video=[0], label=[0], start=[2.0], end=[1.0])
+    with pytest.raises(ValueError, match="out of range"):
+        GroundTruth(videos=["a"], subsets=["s"], class_names=["x"], video=[0], label=[1], start=[0.0], end=[1.0])
+    with pytest.raises(ValueError, match="non-finite"):
+        GroundTruth(videos=["a"], subsets=["s"], class_names=["x"], video=[0], label=[0], start=[0.0], end=[np.inf])
+
+
+# --------------------------------------------------------------------------------------------
+# CLI
+# --------------------------------------------------------------------------------------------
+
+
+def _run_cli(argv: list[str]) -> int:
+    from tadfuse.cli_commands import add_data_command, add_eval_command, add_plot_command
+
+    parser = argparse.ArgumentParser(prog="tadfuse")
+    sub = parser.add_subparsers()
+    add_eval_command(sub)
+    add_data_command(sub)
+    add_plot_command(sub)
+    args = parser.parse_args(argv)
+    return int(args.func(args))
+
+
+def test_eval_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "gt.json").write_text(json.dumps(_gt_json()))
+    (tmp_path / "pred.json").write_text(json.dumps(_preds_json()))
+    rc = _run_cli(["eval", "--gt", str(tmp_path / "gt.json"), "--pred", str(tmp_path / "pred.json"),
+                   "--subset", "validation", "--tiou", "0.3", "0.5", "0.7", "--per-class",
+                   "--json", str(tmp_path / "out" / "res.json")])
+    assert rc == 0
+    out = capsys.readouterr().out
+    assert "protocol: anet" in out and "videos: 3" in out and "jump" in out
+    saved = json.loads((tmp_path / "out" / "res.json").read_text())
+    expected = evaluate(_gt_json(), _preds_json(), subset="validation", tiou_thresholds=[0.3, 0.5, 0.7])
+    np.testing.assert_allclose(saved["mAP"], expected.mAP)
+    assert saved["videos"] == ["v1", "v2", "v3"]
