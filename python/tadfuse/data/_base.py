@@ -237,7 +237,7 @@ class VideoDataset:
         self,
         *,
         ground_truth: GroundTruth,
-        weak_labels: Sequence[Sequence[int]],
+        weak_labels: Sequence[Sequence[str]],
         features: FeatureStore | None,
         train_subset: str,
         test_subset: str,
@@ -255,10 +255,15 @@ class VideoDataset:
         self.source = source
         if len(weak_labels) != len(self.names):
             raise DataFormatError(f"{source}: {len(weak_labels)} video-level label lists for {len(self.names)} videos")
+        cindex = {c: k for k, c in enumerate(self.class_names)}
         mh = np.zeros((len(self.names), len(self.class_names)), np.float32)
         for i, labs in enumerate(weak_labels):
-            mh[i, list(labs)] = 1.0
+            unknown = [x for x in labs if x not in cindex]
+            if unknown:
+                raise DataFormatError(f"{source}: video {self.names[i]!r}: unknown video-level classes {unknown}")
+            mh[i, [cindex[x] for x in labs]] = 1.0
         mh.setflags(write=False)
+        self._weak_names = tuple(tuple(str(x) for x in labs) for labs in weak_labels)
         self.labels_multihot = mh
         if features is not None and features.names != self.names:
             raise DataFormatError(f"{features.source}: feature videos do not match the annotation videos")
@@ -346,9 +351,10 @@ class VideoDataset:
         raise ValueError(f"unit must be 'seconds' or 'snippets', got {unit!r}")
 
     def video_labels(self, video: int | str) -> list[str]:
-        """The weak (video-level) labels of one video, by name."""
+        """The weak (video-level) labels of one video, by name, as listed in the annotation file
+        (order and repeats kept; ``labels_multihot`` is the set)."""
         i = self.index(video) if isinstance(video, str) else int(video)
-        return [self.class_names[c] for c in np.flatnonzero(self.labels_multihot[i])]
+        return list(self._weak_names[i])
 
     def iter_videos(self, subset: str | None = None) -> Iterator[tuple[str, np.ndarray, np.ndarray]]:
         """Yield ``(name, features (T, D), multi-hot (C,))`` for a subset (or all videos)."""

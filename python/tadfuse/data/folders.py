@@ -176,18 +176,19 @@ def load_folders(
             "per-video 'fps' entries, or rescaled=True"
         )
 
-    weak: list[list[int]] = []
-    cindex = {c: i for i, c in enumerate(gt.class_names)}
+    weak: list[list[str]] = []
     for i, v in enumerate(names):
         entry = db[v]
         if "video_labels" in entry:
             labs = entry["video_labels"]
-            unknown = [x for x in labs if x not in cindex]
+            if not isinstance(labs, list):
+                raise DataFormatError(f"{ann_path}: database[{v!r}]['video_labels'] must be a list of class names")
+            unknown = [x for x in labs if x not in gt.class_names]
             if unknown:
                 raise DataFormatError(f"{ann_path}: database[{v!r}]['video_labels'] has unknown classes {unknown}")
-            weak.append(sorted({cindex[x] for x in labs}))
-        else:
-            weak.append(sorted(set(gt.label[gt.video == i].tolist())))
+            weak.append([str(x) for x in labs])
+        else:  # the classes of its segments
+            weak.append([gt.class_names[c] for c in sorted(set(gt.label[gt.video == i].tolist()))])
 
     gt = GroundTruth(
         videos=gt.videos, subsets=gt.subsets, class_names=gt.class_names, video=gt.video,

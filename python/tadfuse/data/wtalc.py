@@ -300,14 +300,14 @@ def load_wtalc(
             seg_l.append(cindex[lab])
             seg_s.append(s)
             seg_e.append(e)
-    weak: list[list[int]] = []
+    weak: list[list[str]] = []
     for i in range(n_v):
         labs = raw["labels_all"][i]
         labs = [] if labs is None else [_decode(x) for x in (labs if isinstance(labs, (list, tuple, np.ndarray)) else [labs])]
         unknown = [x for x in labs if x not in cindex]
         if unknown:
             raise DataFormatError(f"{ann / 'labels_all.npy'}: video {names[i]!r}: unknown classes {unknown}")
-        weak.append(sorted({cindex[x] for x in labs}))
+        weak.append(labs)
 
     notes: list[str] = []
     amb_path = ann / "Ambiguous_test.txt"
