@@ -383,8 +383,6 @@ def test_folder_bad_feature_files(tmp_path: Path) -> None:
 
 
 def test_data_cli(toy: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from test_evaluation import _run_cli
-
     assert _run_cli(["data", "info", str(toy), "--validate"]) == 0
     assert "all features finite" in capsys.readouterr().out
     assert _run_cli(["data", "convert", str(toy), str(tmp_path / "f"), "--to", "folders"]) == 0
@@ -393,3 +391,17 @@ def test_data_cli(toy: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str])
     assert load_wtalc(tmp_path / "w").names == load_wtalc(toy).names
     assert _run_cli(["data", "info", str(tmp_path / "f"), "--no-features"]) == 0
     assert "features: not loaded" in capsys.readouterr().out
+
+
+def _run_cli(argv: list[str]) -> int:
+    """Parse ``argv`` with the sub-commands that tadfuse.cli registers and run the handler."""
+    import argparse
+
+    from tadfuse.cli_commands import add_data_command, add_eval_command, add_plot_command
+
+    parser = argparse.ArgumentParser(prog="tadfuse")
+    sub = parser.add_subparsers()
+    for add in (add_eval_command, add_data_command, add_plot_command):
+        add(sub)
+    args = parser.parse_args(argv)
+    return int(args.func(args))
