@@ -147,7 +147,7 @@ def test_toy_bundle_api(toy: Path) -> None:
     assert ds.split("validation").tolist() == list(range(6))
     with pytest.raises(ValueError, match="no videos in subset"):
         ds.split("training")
-    lab, sec = ds.segments(0)
+    _, sec = ds.segments(0)
     _, snip = ds.segments(0, "snippets")
     np.testing.assert_allclose(snip, sec / 0.64)
     with pytest.raises(ValueError, match="unit"):

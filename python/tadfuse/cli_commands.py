@@ -119,9 +119,10 @@ def _data_synth(args: argparse.Namespace) -> int:
 
 
 def _data_info(args: argparse.Namespace) -> int:
-    from tadfuse.data import load_folders, load_wtalc
+    from tadfuse.data import VideoDataset, load_folders, load_wtalc
 
     path = Path(args.path)
+    ds: VideoDataset
     if (path / "annotations.json").is_file():
         ds = load_folders(None if args.no_features else path,
                           path / "annotations.json" if args.no_features else None,
@@ -264,7 +265,7 @@ def _plot(args: argparse.Namespace) -> int:
     out = Path(args.out)
     for vid in videos:
         kw: dict[str, Any] = dict(rows.get(vid, {}))
-        ss, off = timebase(vid)
+        ss_v, off_v = timebase(vid)
         if vid in cas:
             kw["cas"] = cas[vid]
             if cfg is not None and not {"proposals", "fused", "nms"} <= set(kw):
@@ -285,8 +286,8 @@ def _plot(args: argparse.Namespace) -> int:
         if not kw:
             print(f"skipped {vid}: nothing to draw", file=sys.stderr)
             continue
-        path = save_timeline(out / f"{vid}.png", class_names=class_names, snippet_seconds=ss,
-                             offset_seconds=off, title=vid, **kw)
+        path = save_timeline(out / f"{vid}.png", class_names=class_names, snippet_seconds=ss_v,
+                             offset_seconds=off_v, title=vid, **kw)
         print(f"wrote {path}")
     return 0
 

@@ -54,7 +54,7 @@ import math
 import os
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, Union
 
@@ -172,7 +172,7 @@ def _atomic_write_json(path: PathLike, data: Any) -> Path:
 
 
 def _as_1d(values: Any, dtype: type, name: str, length: int | None = None) -> np.ndarray:
-    arr = np.ascontiguousarray(np.asarray(values, dtype=dtype))
+    arr: np.ndarray = np.ascontiguousarray(np.asarray(values, dtype=dtype))
     if arr.ndim != 1:
         raise ValueError(f"GroundTruth: `{name}` must be 1-D, got shape {arr.shape}")
     if length is not None and arr.shape[0] != length:
@@ -181,7 +181,6 @@ def _as_1d(values: Any, dtype: type, name: str, length: int | None = None) -> np
     return arr
 
 
-@dataclass(frozen=True, eq=False)
 class GroundTruth:
     """Ground-truth action segments of a set of videos, in seconds.
 
@@ -191,7 +190,7 @@ class GroundTruth:
       * ``durations`` (float64, seconds; NaN when unknown).
       * ``snippet_seconds``, ``offset_seconds`` (float64): the feature timebase, ``seconds =
         snippet * snippet_seconds + offset_seconds``; NaN snippet_seconds when unknown (then
-        predictions in snippets need an explicit ``snippet_seconds``).
+        predictions in snippets need an explicit ``snippet_seconds``). A scalar applies to all.
 
     Per segment (N rows): ``video`` (int64 index into ``videos``), ``label`` (int64 index into
     ``class_names``), ``start``, ``end`` (float64 seconds, ``end >= start``).
@@ -199,7 +198,8 @@ class GroundTruth:
     Per ambiguous interval (A rows, the W-TALC ``Ambiguous_test.txt``): ``ambiguous_video``,
     ``ambiguous_start``, ``ambiguous_end``.
 
-    ``source`` says where it came from (a path or a description). Arrays are read-only.
+    ``source`` says where it came from (a path or a description). Arrays are read-only copies;
+    invalid input raises ``ValueError`` naming the source and the offending row.
     """
 
     videos: tuple[str, ...]
@@ -209,78 +209,81 @@ class GroundTruth:
     label: np.ndarray
     start: np.ndarray
     end: np.ndarray
-    durations: np.ndarray | None = None
-    snippet_seconds: np.ndarray | None = None
-    offset_seconds: np.ndarray | None = None
-    ambiguous_video: np.ndarray | None = None
-    ambiguous_start: np.ndarray | None = None
-    ambiguous_end: np.ndarray | None = None
-    source: str = "<memory>"
-    _index: dict[str, int] = field(default_factory=dict, init=False, repr=False)
+    durations: np.ndarray
+    snippet_seconds: np.ndarray
+    offset_seconds: np.ndarray
+    ambiguous_video: np.ndarray
+    ambiguous_start: np.ndarray
+    ambiguous_end: np.ndarray
+    source: str
 
-    def __post_init__(self) -> None:
-        set_ = lambda k, v: object.__setattr__(self, k, v)  # noqa: E731
-        videos = tuple(str(v) for v in self.videos)
-        set_("videos", videos)
-        n_v = len(videos)
-        index = {name: i for i, name in enumerate(videos)}
-        if len(index) != n_v:
-            dup = next(v for v in videos if videos.count(v) > 1)
+    def __init__(
+        self,
+        videos: Sequence[str],
+        subsets: Sequence[str],
+        class_names: Sequence[str],
+        video: npt.ArrayLike,
+        label: npt.ArrayLike,
+        start: npt.ArrayLike,
+        end: npt.ArrayLike,
+        *,
+        durations: npt.ArrayLike | None = None,
+        snippet_seconds: float | npt.ArrayLike | None = None,
+        offset_seconds: float | npt.ArrayLike | None = None,
+        ambiguous_video: npt.ArrayLike | None = None,
+        ambiguous_start: npt.ArrayLike | None = None,
+        ambiguous_end: npt.ArrayLike | None = None,
+        source: str = "<memory>",
+    ) -> None:
+        self.source = str(source)
+        self.videos = tuple(str(v) for v in videos)
+        n_v = len(self.videos)
+        self._index = {name: i for i, name in enumerate(self.videos)}
+        if len(self._index) != n_v:
+            dup = next(v for v in self.videos if self.videos.count(v) > 1)
             raise ValueError(f"GroundTruth ({self.source}): video {dup!r} appears more than once")
-        set_("_index", index)
-        subsets = tuple(str(s) for s in self.subsets)
-        if len(subsets) != n_v:
-            raise ValueError(
-                f"GroundTruth ({self.source}): {len(subsets)} subsets for {n_v} videos"
-            )
-        set_("subsets", subsets)
-        set_("class_names", tuple(str(c) for c in self.class_names))
+        self.subsets = tuple(str(s) for s in subsets)
+        if len(self.subsets) != n_v:
+            raise ValueError(f"GroundTruth ({self.source}): {len(self.subsets)} subsets for {n_v} videos")
+        self.class_names = tuple(str(c) for c in class_names)
         n_c = len(self.class_names)
         if len(set(self.class_names)) != n_c:
             raise ValueError(f"GroundTruth ({self.source}): duplicate class names")
-        video = _as_1d(self.video, np.int64, "video")
-        n = video.shape[0]
-        label = _as_1d(self.label, np.int64, "label", n)
-        start = _as_1d(self.start, np.float64, "start", n)
-        end = _as_1d(self.end, np.float64, "end", n)
-        if n and (video.min() < 0 or video.max() >= n_v):
+        self.video = _as_1d(video, np.int64, "video")
+        n = self.video.shape[0]
+        self.label = _as_1d(label, np.int64, "label", n)
+        self.start = _as_1d(start, np.float64, "start", n)
+        self.end = _as_1d(end, np.float64, "end", n)
+        if n and (self.video.min() < 0 or self.video.max() >= n_v):
             raise ValueError(f"GroundTruth ({self.source}): `video` index out of range [0, {n_v})")
-        if n and (label.min() < 0 or label.max() >= n_c):
+        if n and (self.label.min() < 0 or self.label.max() >= n_c):
             raise ValueError(f"GroundTruth ({self.source}): `label` index out of range [0, {n_c})")
-        if not (np.all(np.isfinite(start)) and np.all(np.isfinite(end))):
+        if not (np.all(np.isfinite(self.start)) and np.all(np.isfinite(self.end))):
             raise ValueError(f"GroundTruth ({self.source}): non-finite segment bounds")
-        bad = np.flatnonzero(end < start)
+        bad = np.flatnonzero(self.end < self.start)
         if bad.size:
             i = int(bad[0])
             raise ValueError(
-                f"GroundTruth ({self.source}): segment {i} of video {videos[video[i]]!r} ends "
-                f"({end[i]}) before it starts ({start[i]})"
+                f"GroundTruth ({self.source}): segment {i} of video {self.videos[self.video[i]]!r} ends "
+                f"({self.end[i]}) before it starts ({self.start[i]})"
             )
-        for k, v in (("video", video), ("label", label), ("start", start), ("end", end)):
-            set_(k, v)
-        nan = np.full(n_v, np.nan)
-        set_("durations", _as_1d(nan if self.durations is None else self.durations,
-                                 np.float64, "durations", n_v))
-        ss = _as_1d(nan if self.snippet_seconds is None else
-                    np.broadcast_to(np.asarray(self.snippet_seconds, np.float64), (n_v,)),
-                    np.float64, "snippet_seconds", n_v)
-        if np.any(ss[np.isfinite(ss)] <= 0):
+
+        def per_video(value: Any, default: float, name: str) -> np.ndarray:
+            arr = np.full(n_v, default) if value is None else np.broadcast_to(np.asarray(value, np.float64), (n_v,))
+            return _as_1d(arr, np.float64, name, n_v)
+
+        self.durations = per_video(durations, np.nan, "durations")
+        self.snippet_seconds = per_video(snippet_seconds, np.nan, "snippet_seconds")
+        if np.any(self.snippet_seconds[np.isfinite(self.snippet_seconds)] <= 0):
             raise ValueError(f"GroundTruth ({self.source}): snippet_seconds must be positive")
-        set_("snippet_seconds", ss)
-        off = np.zeros(n_v) if self.offset_seconds is None else np.broadcast_to(
-            np.asarray(self.offset_seconds, np.float64), (n_v,))
-        set_("offset_seconds", _as_1d(off, np.float64, "offset_seconds", n_v))
-        av = _as_1d([] if self.ambiguous_video is None else self.ambiguous_video,
-                    np.int64, "ambiguous_video")
-        a_s = _as_1d([] if self.ambiguous_start is None else self.ambiguous_start,
-                     np.float64, "ambiguous_start", av.shape[0])
-        a_e = _as_1d([] if self.ambiguous_end is None else self.ambiguous_end,
-                     np.float64, "ambiguous_end", av.shape[0])
-        if av.size and (av.min() < 0 or av.max() >= n_v):
+        self.offset_seconds = per_video(offset_seconds, 0.0, "offset_seconds")
+        self.ambiguous_video = _as_1d([] if ambiguous_video is None else ambiguous_video, np.int64, "ambiguous_video")
+        n_a = self.ambiguous_video.shape[0]
+        self.ambiguous_start = _as_1d([] if ambiguous_start is None else ambiguous_start, np.float64,
+                                      "ambiguous_start", n_a)
+        self.ambiguous_end = _as_1d([] if ambiguous_end is None else ambiguous_end, np.float64, "ambiguous_end", n_a)
+        if n_a and (self.ambiguous_video.min() < 0 or self.ambiguous_video.max() >= n_v):
             raise ValueError(f"GroundTruth ({self.source}): `ambiguous_video` index out of range")
-        set_("ambiguous_video", av)
-        set_("ambiguous_start", a_s)
-        set_("ambiguous_end", a_e)
 
     # ---- basic queries ------------------------------------------------------------------
 
@@ -630,7 +633,7 @@ def _predictions_from_proposals(
         cols["label"].append(lab)
         for k in ("start", "end", "score"):
             cols[k].append(getattr(p, k))
-    cat = lambda k, dt: np.concatenate(cols[k]) if cols[k] else np.zeros(0, dt)  # noqa: E731
+    cat = lambda k, dt: np.concatenate(cols[k]) if cols[k] else np.zeros(0, dt)  # noqa: E731 (local helper)
     return _Predictions(videos, cat("label", np.int64), cat("start", np.float64),
                         cat("end", np.float64), cat("score", np.float64), "snippets", unknown,
                         [str(v) for v in preds])

@@ -33,7 +33,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from tadfuse.config import PostprocessConfig
 
-__all__ = ["plot_timeline", "save_timeline", "timeline_rows_from_cas"]
+__all__ = ["load_cas_file", "plot_timeline", "save_timeline", "timeline_rows_from_cas"]
 
 PathLike = Union[str, "os.PathLike[str]"]
 
@@ -168,7 +168,7 @@ def plot_timeline(
     colour = {c: cmap(k % cmap.N) for k, c in enumerate(classes)}
     lane = {c: k for k, c in enumerate(classes)}
 
-    bar_rows = [(k, p) for k, p in rows_p.items() if p is not None]
+    bar_rows: list[tuple[str, Proposals | None]] = [(k, p) for k, p in rows_p.items() if p is not None]
     if gt_lab is not None:
         bar_rows.append(("ground truth", None))
     n_rows = (1 if cas_arr is not None else 0) + len(bar_rows)
@@ -215,10 +215,11 @@ def plot_timeline(
             else:
                 lo, hi = (float(sc.min()), float(sc.max())) if sc.size else (0.0, 1.0)
                 alpha = 0.25 + 0.75 * ((sc - lo) / (hi - lo) if hi > lo else np.ones_like(sc))
+            edge = {"edgecolor": "none"} if row_name == "proposals" else {"edgecolor": "white", "linewidth": 0.8}
             for c in np.unique(lab):
                 m = lab == c
                 ax.broken_barh(list(zip(s[m], e[m] - s[m])), (lane[int(c)] - lane_h / 2, lane_h),
-                               facecolors=[(*colour[int(c)][:3], a) for a in alpha[m]], edgecolor="none")
+                               facecolors=[(*colour[int(c)][:3], a) for a in alpha[m]], **edge)
         else:
             assert gt_lab is not None and gt_seg is not None
             for c in classes:

@@ -287,7 +287,7 @@ def make_toy(
         taken: list[tuple[float, float]] = []
         inst: list[tuple[int, float, float]] = []
         for c in classes:
-            lengths = rng.uniform(*instance_seconds, size=int(rng.integers(1, 5)))
+            lengths = rng.uniform(*instance_seconds, size=int(rng.integers(1, 5))).tolist()
             inst += [(c, s, e) for s, e in _place(rng, float(durations[i]), lengths, taken, 1.0)]
         if not inst:  # guarantee one instance
             inst = [(classes[0], 0.0, round(min(instance_seconds[0], float(durations[i])), 1))]
