@@ -37,7 +37,7 @@ from __future__ import annotations
 import dataclasses
 import threading
 from collections.abc import Sequence
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -228,12 +228,33 @@ def partition(
 # HiGHS back ends: one small interface, two implementations
 
 
+class _Csc(NamedTuple):
+    """A sparse matrix in CSC form as plain arrays (no scipy object on the hot path)."""
+
+    indptr: np.ndarray
+    indices: np.ndarray
+    data: np.ndarray
+    shape: tuple[int, int]
+
+    @classmethod
+    def of(cls, a: sparse.sparray) -> _Csc:
+        a = sparse.csc_array(a)
+        return cls(a.indptr, a.indices, a.data, (int(a.shape[0]), int(a.shape[1])))
+
+    def scipy(self) -> sparse.csc_array:
+        return sparse.csc_array((self.data, self.indices, self.indptr), shape=self.shape)
+
+    def matvec(self, x: np.ndarray) -> np.ndarray:
+        cols = np.repeat(np.arange(self.shape[1]), np.diff(self.indptr))
+        return np.bincount(self.indices, weights=self.data * x[cols], minlength=self.shape[0])
+
+
 @dataclasses.dataclass
 class _LP:
-    """``min c·x  s.t.  row_lower ≤ A x ≤ row_upper,  lower ≤ x ≤ upper`` with ``A`` in CSC."""
+    """``min c·x  s.t.  row_lower ≤ A x ≤ row_upper,  lower ≤ x ≤ upper``."""
 
     c: np.ndarray
-    a: sparse.csc_array
+    a: _Csc
     row_lower: np.ndarray
     row_upper: np.ndarray
     lower: np.ndarray
@@ -258,7 +279,7 @@ def _highspy_solve(lp: _LP) -> np.ndarray | None:
         h.clearModel()
     a = lp.a
     status = h.passModel(
-        a.shape[1], a.shape[0], a.nnz, 1, 1, 0.0,  # colwise, minimise, offset
+        a.shape[1], a.shape[0], a.indices.size, 1, 1, 0.0,  # colwise, minimise, offset
         lp.c, lp.lower, lp.upper, lp.row_lower, lp.row_upper,
         a.indptr.astype(np.int32), a.indices.astype(np.int32), a.data,
         np.zeros(a.shape[1], dtype=np.int32),  # all continuous: an LP
@@ -275,7 +296,7 @@ def _scipy_solve(lp: _LP) -> np.ndarray | None:
     from scipy.optimize import linprog
 
     eq = lp.row_lower == lp.row_upper
-    a = lp.a.tocsr()
+    a = lp.a.scipy().tocsr()
     a_ub = sparse.vstack([a[~eq & np.isfinite(lp.row_upper)], -a[~eq & np.isfinite(lp.row_lower)]])
     b_ub = np.concatenate(
         [lp.row_upper[~eq & np.isfinite(lp.row_upper)], -lp.row_lower[~eq & np.isfinite(lp.row_lower)]]
@@ -307,61 +328,99 @@ def _backend(solver: str) -> Any:
     raise ValueError(f"solver: must be 'auto', 'highspy' or 'scipy', got {solver!r}")
 
 
-def _solve_blocks(
-    a: sparse.csc_array,
-    b: np.ndarray,
-    ub: np.ndarray,
-    row_block: np.ndarray,
-    num_blocks: int,
-    solve: Any,
-) -> tuple[np.ndarray, np.ndarray, int]:
-    """Solves the stacked block-diagonal reduced LP ``min Σh s.t. A h = b, 0 ≤ h ≤ ub``.
+def _solve_elastic(
+    a: _Csc, b: np.ndarray, ub: np.ndarray, row_block: np.ndarray, num_blocks: int, solve: Any
+) -> tuple[np.ndarray, np.ndarray]:
+    """Two-phase elastic solve of ``min Σh s.t. A h = b, 0 ≤ h ≤ ub`` block by block.
 
-    Returns ``(h, block_l1, solves)``: the solution, each block's minimum L1 residual (0 for a
-    feasible block) and the number of HiGHS calls. Phase A tries the plain LP; if it is
-    infeasible, phase B minimises the L1 residual (slacks ``r⁺, r⁻ ≥ 0``: ``A h + r⁺ − r⁻ = b``)
-    and phase C minimises ``Σ h`` with each block's residual capped at its phase-B minimum.
-    Blocks are independent, so the stacked
-    optimum restricted to a block is that block's optimum.
+    Phase 1 minimises the L1 residual (slacks ``r⁺, r⁻ ≥ 0``: ``A h + r⁺ − r⁻ = b``); phase 2
+    minimises ``Σ h`` with each block's residual capped at its phase-1 minimum (times
+    ``1 + 1e-9``, plus 1e-12, so that HiGHS's tolerances cannot declare the cap infeasible).
+    ``row_block``: block of each row, in ``0..num_blocks``. Returns ``(h, block_l1)``.
     """
     m, n = a.shape
-    x = solve(_LP(np.ones(n), a, b, b, np.zeros(n), ub))
-    if x is not None:
-        return x, np.zeros(num_blocks), 1
-
-    # Phase B: minimum L1 residual.
     eye = sparse.eye_array(m, format="csc")
-    a_el = sparse.hstack([a, eye, -eye], format="csc")
-    c_b = np.concatenate([np.zeros(n), np.ones(2 * m)])
+    a_el = sparse.hstack([a.scipy(), eye, -eye], format="csc")
     lower = np.zeros(n + 2 * m)
     upper = np.concatenate([ub, np.full(2 * m, np.inf)])
-    xb = solve(_LP(c_b, a_el, b, b, lower, upper))
-    if xb is None:
+    x1 = solve(_LP(np.r_[np.zeros(n), np.ones(2 * m)], _Csc.of(a_el), b, b, lower, upper))
+    if x1 is None:
         raise RuntimeError("LinPro: HiGHS failed on the elastic LP (always feasible and bounded)")
-    row_l1 = xb[n : n + m] + xb[n + m :]
-    block_l1 = np.bincount(row_block, weights=row_l1, minlength=num_blocks)
-
-    # Phase C: minimum Σ h with every block's residual capped at its phase-B minimum (a tiny
-    # relative slack keeps HiGHS's tolerances from declaring the cap infeasible).
+    block_l1 = np.bincount(row_block, weights=x1[n : n + m] + x1[n + m :], minlength=num_blocks)
     cap = sparse.csc_array(
         (np.ones(2 * m), (np.tile(row_block, 2), np.arange(n, n + 2 * m))),
         shape=(num_blocks, n + 2 * m),
     )
-    a_c = sparse.vstack([a_el, cap], format="csc")
-    caps = block_l1 * (1 + 1e-9) + 1e-12
-    xc = solve(
+    x2 = solve(
         _LP(
-            np.concatenate([np.ones(n), np.zeros(2 * m)]),
-            a_c,
-            np.concatenate([b, np.full(num_blocks, -np.inf)]),
-            np.concatenate([b, caps]),
+            np.r_[np.ones(n), np.zeros(2 * m)],
+            _Csc.of(sparse.vstack([a_el, cap], format="csc")),
+            np.r_[b, np.full(num_blocks, -np.inf)],
+            np.r_[b, block_l1 * (1 + 1e-9) + 1e-12],
             lower,
             upper,
         )
     )
-    if xc is None:
+    if x2 is None:
         raise RuntimeError("LinPro: HiGHS failed on the phase-2 elastic LP")
-    return xc[:n], np.where(block_l1 > FEASIBILITY_TOL, block_l1, 0.0), 3
+    return x2[:n], block_l1
+
+
+#: Groups of at most this many blocks are solved elastically instead of being split further.
+_LEAF_BLOCKS = 8
+
+
+def _solve_blocks(
+    a: _Csc, b: np.ndarray, ub: np.ndarray, row_block: np.ndarray, num_blocks: int, solve: Any
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """Solves the stacked block-diagonal reduced LP ``min Σh s.t. A h = b, 0 ≤ h ≤ ub``.
+
+    Blocks are independent, so an optimum of a stack of blocks restricted to one block is that
+    block's optimum. The whole stack is tried as one plain LP; if it is infeasible, it is split in
+    halves (bisection over consecutive blocks) until the infeasible blocks are isolated in groups
+    of at most ``_LEAF_BLOCKS``, which get the two-phase elastic solve. Feasible halves keep the
+    one-call solve. Rows and columns of a block are contiguous (the plan builds them so).
+
+    Returns ``(h, block_l1, solves)``: the solution, each block's minimum L1 residual (0 for a
+    feasible block) and the number of HiGHS calls.
+    """
+    m, n = a.shape
+    col_block = row_block[a.indices[a.indptr[:-1]]]  # every column has a non-zero
+    blocks = np.arange(num_blocks + 1)
+    row_at = np.searchsorted(row_block, blocks)  # rows of block k: row_at[k]:row_at[k+1]
+    col_at = np.searchsorted(col_block, blocks)
+    x = np.zeros(n)
+    block_l1 = np.zeros(num_blocks)
+    solves = 0
+
+    def sub(k0: int, k1: int) -> tuple[_Csc, slice, slice]:
+        r, c = slice(row_at[k0], row_at[k1]), slice(col_at[k0], col_at[k1])
+        if (k0, k1) == (0, num_blocks):
+            return a, r, c
+        p0, p1 = a.indptr[c.start], a.indptr[c.stop]
+        part = _Csc(
+            a.indptr[c.start : c.stop + 1] - p0,
+            a.indices[p0:p1] - r.start,
+            a.data[p0:p1],
+            (r.stop - r.start, c.stop - c.start),
+        )
+        return part, r, c
+
+    stack = [(0, num_blocks)]
+    while stack:
+        k0, k1 = stack.pop()
+        part, r, c = sub(k0, k1)
+        solves += 1
+        got = solve(_LP(np.ones(part.shape[1]), part, b[r], b[r], np.zeros(part.shape[1]), ub[c]))
+        if got is not None:
+            x[c] = got
+        elif k1 - k0 <= _LEAF_BLOCKS:
+            solves += 2
+            x[c], block_l1[k0:k1] = _solve_elastic(part, b[r], ub[c], row_block[r] - k0, k1 - k0, solve)
+        else:
+            mid = (k0 + k1) // 2
+            stack += [(mid, k1), (k0, mid)]
+    return x, np.where(block_l1 > FEASIBILITY_TOL, block_l1, 0.0), solves
 
 
 # --------------------------------------------------------------------------------------------
@@ -445,14 +504,12 @@ def linpro_labels_batch(
     block_l1 = np.zeros(n_blocks)
     if col_var.size:
         m = plan["lp_b"].size
-        a = sparse.csc_array(
-            (plan["lp_data"], plan["lp_indices"], plan["lp_indptr"]), shape=(m, col_var.size)
-        )
+        a = _Csc(plan["lp_indptr"], plan["lp_indices"], plan["lp_data"], (m, int(col_var.size)))
         ub = plan["var_size"][col_var]
         h, block_l1, solves = _solve_blocks(a, plan["lp_b"], ub, plan["lp_row_block"], n_blocks, solve)
         h = np.clip(h, 0.0, ub)
         var_value[col_var] = h
-        lp_res = plan["lp_b"] - a @ h
+        lp_res = plan["lp_b"] - a.matvec(h)
 
     flat = _core.linpro_expand(
         lens, num_classes, plan["seg_video"], plan["seg_label"], plan["seg_start"],
