@@ -65,8 +65,11 @@ def test_exact_against_full_lp(preset):
         g = g[:, 0]
         assert np.all(np.isfinite(g)) and g.min() >= 0.0 and g.max() <= 1.0
         # Constant within each equivalence class.
-        cls = partition(s, e, int(l), preset=preset).snippet_class
+        part = partition(s, e, int(l), preset=preset)
+        cls = part.snippet_class
         np.testing.assert_array_equal(g, g[_first(cls)[cls]])
+        # Snippets with an all-zero column cost and constrain nothing: 0 at the optimum.
+        assert np.all(g[part.class_component[cls] == -1] == 0.0)
         w = w_matrix(s, e, int(l), preset=preset)
         ref = full_lp(w, q)
         if ref.status == 0:
@@ -133,7 +136,7 @@ def test_hand_computed_infeasible():
     stats = LinproStats()
     g = linpro_labels(Proposals([0, 0], [4.0, 4.0], [14.0, 14.0], [0.2, 0.6]), 30, 1, stats=stats)[:, 0]
     assert np.all(np.isfinite(g))
-    assert stats.infeasible_problems == 1 and stats.lp_components == 1 and stats.lp_solves == 3
+    assert stats.infeasible_problems == 1 and stats.lp_components == 1 and stats.lp_solves == 3  # A, phase 1, phase 2
     assert stats.residual_l1 == pytest.approx(0.4)  # minimum of |x − 0.2| + |x − 0.6|
     assert g.sum() == pytest.approx(0.2)  # and the least mass at that residual
 

@@ -37,14 +37,16 @@ from __future__ import annotations
 import dataclasses
 import threading
 from collections.abc import Sequence
-from typing import Any, Literal, NamedTuple
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
-from scipy import sparse
 
 from tadfuse import _core
 from tadfuse.proposals import Proposals
+
+if TYPE_CHECKING:  # scipy.sparse is imported lazily: `import tadfuse` stays fast
+    from scipy import sparse
 
 __all__ = [
     "LinproStats",
@@ -238,10 +240,14 @@ class _Csc(NamedTuple):
 
     @classmethod
     def of(cls, a: sparse.sparray) -> _Csc:
+        from scipy import sparse
+
         a = sparse.csc_array(a)
         return cls(a.indptr, a.indices, a.data, (int(a.shape[0]), int(a.shape[1])))
 
     def scipy(self) -> sparse.csc_array:
+        from scipy import sparse
+
         return sparse.csc_array((self.data, self.indices, self.indptr), shape=self.shape)
 
     def matvec(self, x: np.ndarray) -> np.ndarray:
@@ -270,7 +276,7 @@ def _highspy_solve(lp: _LP) -> np.ndarray | None:
     h = getattr(_local, "highs", None)
     if h is None:
         # The raw binding: no banner, no Python callback machinery.
-        h = highspy._Highs()
+        h = highspy._Highs()  # type: ignore[attr-defined]  # exported in highspy.__all__
         h.setOptionValue("output_flag", False)
         h.setOptionValue("primal_feasibility_tolerance", _HIGHS_TOL)
         h.setOptionValue("dual_feasibility_tolerance", _HIGHS_TOL)
@@ -293,6 +299,7 @@ def _highspy_solve(lp: _LP) -> np.ndarray | None:
 
 
 def _scipy_solve(lp: _LP) -> np.ndarray | None:
+    from scipy import sparse
     from scipy.optimize import linprog
 
     eq = lp.row_lower == lp.row_upper
@@ -328,46 +335,78 @@ def _backend(solver: str) -> Any:
     raise ValueError(f"solver: must be 'auto', 'highspy' or 'scipy', got {solver!r}")
 
 
-def _solve_elastic(
-    a: _Csc, b: np.ndarray, ub: np.ndarray, row_block: np.ndarray, num_blocks: int, solve: Any
-) -> tuple[np.ndarray, np.ndarray]:
-    """Two-phase elastic solve of ``min Σh s.t. A h = b, 0 ≤ h ≤ ub`` block by block.
+def _elastic_matrix(a: _Csc) -> sparse.csc_array:
+    """``[A  I  −I]``: the equality rows with residual slacks ``r⁺, r⁻ ≥ 0``."""
+    from scipy import sparse
 
-    Phase 1 minimises the L1 residual (slacks ``r⁺, r⁻ ≥ 0``: ``A h + r⁺ − r⁻ = b``); phase 2
-    minimises ``Σ h`` with each block's residual capped at its phase-1 minimum (times
-    ``1 + 1e-9``, plus 1e-12, so that HiGHS's tolerances cannot declare the cap infeasible).
-    ``row_block``: block of each row, in ``0..num_blocks``. Returns ``(h, block_l1)``.
-    """
+    eye = sparse.eye_array(a.shape[0], format="csc")
+    return sparse.hstack([a.scipy(), eye, -eye], format="csc")
+
+
+def _min_residual(a: _Csc, b: np.ndarray, ub: np.ndarray, row_block: np.ndarray, num_blocks: int, solve: Any) -> np.ndarray:
+    """Phase 1: each block's minimum ``‖A h − b‖₁`` over ``0 ≤ h ≤ ub`` (one HiGHS call)."""
     m, n = a.shape
-    eye = sparse.eye_array(m, format="csc")
-    a_el = sparse.hstack([a.scipy(), eye, -eye], format="csc")
-    lower = np.zeros(n + 2 * m)
-    upper = np.concatenate([ub, np.full(2 * m, np.inf)])
-    x1 = solve(_LP(np.r_[np.zeros(n), np.ones(2 * m)], _Csc.of(a_el), b, b, lower, upper))
-    if x1 is None:
-        raise RuntimeError("LinPro: HiGHS failed on the elastic LP (always feasible and bounded)")
-    block_l1 = np.bincount(row_block, weights=x1[n : n + m] + x1[n + m :], minlength=num_blocks)
-    cap = sparse.csc_array(
-        (np.ones(2 * m), (np.tile(row_block, 2), np.arange(n, n + 2 * m))),
-        shape=(num_blocks, n + 2 * m),
-    )
-    x2 = solve(
+    x = solve(
         _LP(
-            np.r_[np.ones(n), np.zeros(2 * m)],
-            _Csc.of(sparse.vstack([a_el, cap], format="csc")),
-            np.r_[b, np.full(num_blocks, -np.inf)],
-            np.r_[b, block_l1 * (1 + 1e-9) + 1e-12],
-            lower,
-            upper,
+            np.r_[np.zeros(n), np.ones(2 * m)],
+            _Csc.of(_elastic_matrix(a)),
+            b,
+            b,
+            np.zeros(n + 2 * m),
+            np.r_[ub, np.full(2 * m, np.inf)],
         )
     )
-    if x2 is None:
+    if x is None:
+        raise RuntimeError("LinPro: HiGHS failed on the elastic LP (always feasible and bounded)")
+    return np.bincount(row_block, weights=x[n : n + m] + x[n + m :], minlength=num_blocks)
+
+
+def _min_mass_at_residual(
+    a: _Csc, b: np.ndarray, ub: np.ndarray, row_block: np.ndarray, block_l1: np.ndarray, solve: Any
+) -> np.ndarray:
+    """Phase 2: ``min Σh`` with each block's L1 residual capped at its phase-1 minimum (times
+    ``1 + 1e-9``, plus 1e-12, so that HiGHS's tolerances cannot make the cap infeasible)."""
+    from scipy import sparse
+
+    m, n = a.shape
+    k = block_l1.size
+    cap = sparse.csc_array(
+        (np.ones(2 * m), (np.tile(row_block, 2), np.arange(n, n + 2 * m))), shape=(k, n + 2 * m)
+    )
+    x = solve(
+        _LP(
+            np.r_[np.ones(n), np.zeros(2 * m)],
+            _Csc.of(sparse.vstack([_elastic_matrix(a), cap], format="csc")),
+            np.r_[b, np.full(k, -np.inf)],
+            np.r_[b, block_l1 * (1 + 1e-9) + 1e-12],
+            np.zeros(n + 2 * m),
+            np.r_[ub, np.full(2 * m, np.inf)],
+        )
+    )
+    if x is None:
         raise RuntimeError("LinPro: HiGHS failed on the phase-2 elastic LP")
-    return x2[:n], block_l1
+    return x[:n]
 
 
-#: Groups of at most this many blocks are solved elastically instead of being split further.
-_LEAF_BLOCKS = 8
+def _select_blocks(
+    a: _Csc, row_block: np.ndarray, col_block: np.ndarray, keep: np.ndarray
+) -> tuple[_Csc, np.ndarray, np.ndarray, np.ndarray]:
+    """The sub-LP of the blocks where ``keep`` is true: ``(A_sub, rows, cols, sub_row_block)``
+    with ``rows``/``cols`` the selected original indices and blocks renumbered from 0."""
+    rows = np.flatnonzero(keep[row_block])
+    cols = np.flatnonzero(keep[col_block])
+    new_row = np.full(a.shape[0], -1)
+    new_row[rows] = np.arange(rows.size)
+    counts = np.diff(a.indptr)[cols]
+    entries = np.repeat(a.indptr[cols], counts) + (np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts))
+    sub = _Csc(
+        np.r_[0, np.cumsum(counts)],
+        new_row[a.indices[entries]],
+        a.data[entries],
+        (int(rows.size), int(cols.size)),
+    )
+    new_block = np.cumsum(keep) - 1
+    return sub, rows, cols, new_block[row_block[rows]]
 
 
 def _solve_blocks(
@@ -376,51 +415,38 @@ def _solve_blocks(
     """Solves the stacked block-diagonal reduced LP ``min Σh s.t. A h = b, 0 ≤ h ≤ ub``.
 
     Blocks are independent, so an optimum of a stack of blocks restricted to one block is that
-    block's optimum. The whole stack is tried as one plain LP; if it is infeasible, it is split in
-    halves (bisection over consecutive blocks) until the infeasible blocks are isolated in groups
-    of at most ``_LEAF_BLOCKS``, which get the two-phase elastic solve. Feasible halves keep the
-    one-call solve. Rows and columns of a block are contiguous (the plan builds them so).
+    block's optimum. The stack is first solved as one plain LP (one HiGHS call). If that is
+    infeasible, phase 1 (minimum L1 residual of every block, one call) finds the infeasible
+    blocks; the feasible ones are solved again as one plain LP, and the infeasible ones get
+    phase 2 (minimum ``Σh`` at their minimum residual) — four calls in all, whatever the number
+    of infeasible blocks.
 
     Returns ``(h, block_l1, solves)``: the solution, each block's minimum L1 residual (0 for a
     feasible block) and the number of HiGHS calls.
     """
     m, n = a.shape
+    x = solve(_LP(np.ones(n), a, b, b, np.zeros(n), ub))
+    if x is not None:
+        return x, np.zeros(num_blocks), 1
+
+    block_l1 = _min_residual(a, b, ub, row_block, num_blocks, solve)
+    infeasible = block_l1 > FEASIBILITY_TOL
     col_block = row_block[a.indices[a.indptr[:-1]]]  # every column has a non-zero
-    blocks = np.arange(num_blocks + 1)
-    row_at = np.searchsorted(row_block, blocks)  # rows of block k: row_at[k]:row_at[k+1]
-    col_at = np.searchsorted(col_block, blocks)
     x = np.zeros(n)
-    block_l1 = np.zeros(num_blocks)
-    solves = 0
-
-    def sub(k0: int, k1: int) -> tuple[_Csc, slice, slice]:
-        r, c = slice(row_at[k0], row_at[k1]), slice(col_at[k0], col_at[k1])
-        if (k0, k1) == (0, num_blocks):
-            return a, r, c
-        p0, p1 = a.indptr[c.start], a.indptr[c.stop]
-        part = _Csc(
-            a.indptr[c.start : c.stop + 1] - p0,
-            a.indices[p0:p1] - r.start,
-            a.data[p0:p1],
-            (r.stop - r.start, c.stop - c.start),
-        )
-        return part, r, c
-
-    stack = [(0, num_blocks)]
-    while stack:
-        k0, k1 = stack.pop()
-        part, r, c = sub(k0, k1)
+    solves = 2
+    if not infeasible.all():
+        sub, rows, cols, _ = _select_blocks(a, row_block, col_block, ~infeasible)
         solves += 1
-        got = solve(_LP(np.ones(part.shape[1]), part, b[r], b[r], np.zeros(part.shape[1]), ub[c]))
-        if got is not None:
-            x[c] = got
-        elif k1 - k0 <= _LEAF_BLOCKS:
-            solves += 2
-            x[c], block_l1[k0:k1] = _solve_elastic(part, b[r], ub[c], row_block[r] - k0, k1 - k0, solve)
+        got = solve(_LP(np.ones(cols.size), sub, b[rows], b[rows], np.zeros(cols.size), ub[cols]))
+        if got is None:  # numerically borderline blocks: give every block the elastic phase 2
+            infeasible[:] = True
         else:
-            mid = (k0 + k1) // 2
-            stack += [(mid, k1), (k0, mid)]
-    return x, np.where(block_l1 > FEASIBILITY_TOL, block_l1, 0.0), solves
+            x[cols] = got
+    keep = infeasible
+    sub, rows, cols, sub_block = _select_blocks(a, row_block, col_block, keep)
+    solves += 1
+    x[cols] = _min_mass_at_residual(sub, b[rows], ub[cols], sub_block, block_l1[keep], solve)
+    return x, np.where(infeasible, block_l1, 0.0), solves
 
 
 # --------------------------------------------------------------------------------------------
@@ -474,8 +500,9 @@ def linpro_labels_batch(
         ``V`` float64 arrays, video ``v``'s of shape ``(lengths[v], num_classes)``, values in
         ``[0, 1]``, 0 for classes without instances. They are views into one buffer.
 
-    The (video, class) problems are partitioned in parallel in Rust; all multi-row components
-    of the batch are solved by one block-diagonal HiGHS LP (three when some are infeasible).
+    The (video, class) problems are partitioned in parallel in Rust; one-row components are
+    solved in closed form and all other components of the batch by one block-diagonal HiGHS LP
+    (four HiGHS calls when some are infeasible, see ``_solve_blocks``).
     """
     lens = np.ascontiguousarray(lengths, dtype=np.int64).reshape(-1)
     if lens.size and lens.min() < 0:
