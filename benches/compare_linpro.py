@@ -76,6 +76,14 @@ def timed(fn):
     return time.perf_counter() - t, value
 
 
+def timed_mean(fn, reps: int) -> float:
+    """Mean seconds of ``reps`` back-to-back calls."""
+    t = time.perf_counter()
+    for _ in range(reps):
+        fn()
+    return (time.perf_counter() - t) / reps
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--rounds", type=int, default=5)
@@ -105,9 +113,7 @@ def main() -> None:
         times["full LP per class, scipy linprog(method='highs')"].append(dt)
         base_out = base
         for name, fn in methods.items():
-            reps = 10
-            dt, _ = timed(lambda: [fn() for _ in range(reps)])
-            times[name].append(dt / reps)
+            times[name].append(timed_mean(fn, reps=10))
 
     # Agreement with the baseline (same optimum where the full LP is feasible).
     assert base_out is not None
