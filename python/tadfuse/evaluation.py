@@ -135,6 +135,10 @@ def _read_json(source: PathLike | Mapping[str, Any], what: str) -> tuple[Mapping
             data = json.load(fh)
     except FileNotFoundError:
         raise FileNotFoundError(f"{path}: {what} file not found") from None
+    except IsADirectoryError:
+        raise IsADirectoryError(f"{path}: is a folder, expected a {what} JSON file") from None
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"{path}: not a UTF-8 text file ({exc})") from None
     except json.JSONDecodeError as exc:
         raise ValueError(f"{path}: not valid JSON ({exc})") from None
     if not isinstance(data, Mapping):
@@ -1233,6 +1237,10 @@ def evaluate(
         if ambiguous is not None:
             rows_amb = read_ambiguous_list(ambiguous) if isinstance(ambiguous, (str, os.PathLike)) \
                 else [(str(v), float(s), float(e)) for v, s, e in ambiguous]
+            unknown_amb = sorted({v for v, _, _ in rows_amb if v not in gt_all})
+            if unknown_amb:
+                _warn(f"{len(unknown_amb)} video(s) of the given ambiguous list are not in the ground truth "
+                      f"and are ignored, e.g. {unknown_amb[:3]}")
             amb_v = np.asarray([gt._index.get(v, -1) for v, _, _ in rows_amb], np.int64)
             amb_s = np.asarray([s for _, s, _ in rows_amb], np.float64)
             amb_e = np.asarray([e for _, _, e in rows_amb], np.float64)

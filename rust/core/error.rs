@@ -14,6 +14,13 @@ impl CoreError {
         CoreError::Invalid { arg: arg.into(), msg: msg.into() }
     }
 
+    /// The name of the offending argument.
+    pub fn arg(&self) -> &str {
+        match self {
+            CoreError::Invalid { arg, .. } => arg,
+        }
+    }
+
     /// The same error for element `index` of a batch argument (`cas` -> `cas[3]`).
     pub fn at(self, index: usize) -> Self {
         match self {

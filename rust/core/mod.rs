@@ -6,5 +6,6 @@ pub mod extract;
 pub mod fusion;
 pub mod nms;
 pub mod overlap;
+pub mod partition;
 pub mod segments;
 pub mod template;

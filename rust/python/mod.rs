@@ -6,6 +6,7 @@ use pyo3::prelude::*;
 
 use crate::core::error::CoreError;
 
+mod partition;
 mod postprocess;
 
 /// Core errors become `ValueError`s whose message starts with the argument's name.
@@ -24,5 +25,6 @@ pub(crate) fn slice<'a, T: numpy::Element>(
 #[pymodule]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
-    postprocess::register(m)
+    postprocess::register(m)?;
+    partition::register(m)
 }

@@ -1,0 +1,59 @@
+"""pytest-benchmark suite for LinPro labels on the THUMOS14-like training set (benches/thumos_like.py).
+
+Run (the project's pytest config skips benchmarks by default):
+
+    RAYON_NUM_THREADS=1 pytest -o addopts="" benches/bench_linpro.py
+
+The ratio that matters (batch vs full LP) is measured side by side in one process by
+benches/compare_linpro.py; this suite tracks each path on its own over time.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import thumos_like  # noqa: E402
+from compare_linpro import full_lp_labels  # noqa: E402
+
+from tadfuse.linpro import linpro_labels, linpro_labels_batch, partition  # noqa: E402
+
+C = thumos_like.NUM_CLASSES
+
+
+@pytest.fixture(scope="module")
+def work() -> thumos_like.Workload:
+    return thumos_like.load(0)
+
+
+@pytest.mark.parametrize("solver", ["highspy", "scipy"])
+def test_batch(benchmark, work, solver):
+    out = benchmark(linpro_labels_batch, work.fused, work.lengths, C, solver=solver)
+    assert len(out) == len(work.fused) and all(np.isfinite(g).all() for g in out)
+
+
+def test_per_video(benchmark, work):
+    def run():
+        return [linpro_labels(f, int(l), C) for f, l in zip(work.fused, work.lengths)]
+
+    out = benchmark(run)
+    assert len(out) == len(work.fused)
+
+
+def test_partition_only(benchmark, work):
+    """The Rust sweep alone, one call per (video, class)."""
+    jobs = []
+    for f, l in zip(work.fused, work.lengths.tolist()):
+        for c in np.unique(f.label).tolist():
+            sel = f.label == c
+            jobs.append((f.start[sel], f.end[sel], l))
+    benchmark(lambda: [partition(s, e, l) for s, e, l in jobs])
+
+
+def test_full_lp_baseline(benchmark, work):
+    """The released code's approach: one dense linprog(method='highs') per (video, class)."""
+    benchmark.pedantic(full_lp_labels, args=(work,), rounds=3, iterations=1)

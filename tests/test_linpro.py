@@ -1,0 +1,220 @@
+"""LinPro labels: exactness against the full LP, infeasible systems, batch semantics, stats."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy import sparse
+from scipy.optimize import linprog
+
+from tadfuse.linpro import LinproStats, linpro_labels, linpro_labels_batch, partition, w_matrix
+from tadfuse.proposals import Proposals
+
+TOL = dict(primal_feasibility_tolerance=1e-10, dual_feasibility_tolerance=1e-10)
+
+
+def full_lp(w, q):
+    """The released code's LP: min Σg s.t. W g = q, 0 ≤ g ≤ 1 (dense, l variables)."""
+    l = w.shape[1]
+    return linprog(np.ones(l), A_eq=w, b_eq=q, bounds=(0, 1), method="highs", options=TOL)
+
+
+def full_elastic(w, q):
+    """Two-phase elastic full LP: (min ‖Wg − q‖₁, then min Σg at that residual)."""
+    n, l = w.shape
+    a = np.hstack([w, np.eye(n), -np.eye(n)])
+    bounds = [(0, 1)] * l + [(0, None)] * (2 * n)
+    r1 = linprog(np.r_[np.zeros(l), np.ones(2 * n)], A_eq=a, b_eq=q, bounds=bounds, method="highs", options=TOL)
+    assert r1.status == 0
+    cap = np.r_[np.zeros(l), np.ones(2 * n)][None, :]
+    r2 = linprog(
+        np.r_[np.ones(l), np.zeros(2 * n)], A_ub=cap, b_ub=[r1.fun * (1 + 1e-9) + 1e-12],
+        A_eq=a, b_eq=q, bounds=bounds, method="highs", options=TOL,
+    )
+    assert r2.status == 0
+    return r1.fun, r2.fun
+
+
+def random_problem(rng, length, n_max=8):
+    """Overlapping instances like fused detections: scores mostly positive, some negative."""
+    n = int(rng.integers(1, n_max + 1))
+    start = rng.uniform(0, length, n)
+    end = start + rng.exponential(0.2 * length, n) + rng.uniform(0, 3, n)
+    if rng.random() < 0.3:  # shared integer endpoints stress the sweep's ties
+        start, end = np.floor(start), np.floor(end)
+    score = rng.uniform(-0.3, 1.2, n) * rng.choice([0.05, 0.5, 2.0])
+    return start, end, score
+
+
+def close(a, b, rel=1e-7):
+    return abs(a - b) <= rel * max(abs(a), abs(b), 1.0)
+
+
+@pytest.mark.parametrize("preset", ["official", "paper"])
+def test_exact_against_full_lp(preset):
+    """Thousands of random instance sets, solved as one batch, each checked against the full LP."""
+    rng = np.random.default_rng(10 if preset == "official" else 11)
+    num = 1500
+    lengths = rng.integers(8, 120, num)
+    probs = [random_problem(rng, int(l)) for l in lengths]
+    fused = [Proposals(np.zeros(len(p[0]), np.int64), *p) for p in probs]
+    stats = LinproStats()
+    labels = linpro_labels_batch(fused, lengths, 1, preset=preset, stats=stats)
+    n_inf = 0
+    for (s, e, q), l, g in zip(probs, lengths, labels):
+        g = g[:, 0]
+        assert np.all(np.isfinite(g)) and g.min() >= 0.0 and g.max() <= 1.0
+        # Constant within each equivalence class.
+        part = partition(s, e, int(l), preset=preset)
+        cls = part.snippet_class
+        np.testing.assert_array_equal(g, g[_first(cls)[cls]])
+        # Snippets with an all-zero column cost and constrain nothing: 0 at the optimum.
+        assert np.all(g[part.class_component[cls] == -1] == 0.0)
+        w = w_matrix(s, e, int(l), preset=preset)
+        ref = full_lp(w, q)
+        if ref.status == 0:
+            assert close(g.sum(), ref.fun), (g.sum(), ref.fun)
+            assert np.abs(w @ g - q).max() <= 1e-7
+        else:
+            assert ref.status == 2  # infeasible, never anything else
+            n_inf += 1
+            l1, obj = full_elastic(w, q)
+            assert close(np.abs(w @ g - q).sum(), l1)
+            assert close(g.sum(), obj), (g.sum(), obj)
+    assert stats.infeasible_problems == n_inf
+    assert 0 < n_inf < num  # both kinds were exercised
+    assert stats.problems == num and stats.videos == num
+    assert stats.closed_form + stats.lp_components == stats.components
+    assert stats.lp_components > 100 and stats.closed_form > 100
+
+
+def _first(cls):
+    """Representative snippet of each class: its first occurrence."""
+    first = np.full(cls.max() + 1, -1)
+    for i in range(cls.size - 1, -1, -1):
+        first[cls[i]] = i
+    return first
+
+
+@pytest.mark.parametrize("solver", ["highspy", "scipy"])
+def test_solvers_agree(solver):
+    rng = np.random.default_rng(5)
+    lengths = rng.integers(10, 80, 150)
+    probs = [random_problem(rng, int(l)) for l in lengths]
+    fused = [Proposals(np.zeros(len(p[0]), np.int64), *p) for p in probs]
+    ref = linpro_labels_batch(fused, lengths, 1, solver="highspy")
+    got = linpro_labels_batch(fused, lengths, 1, solver=solver)
+    for (s, e, q), l, a, b in zip(probs, lengths, ref, got):
+        assert close(a.sum(), b.sum())
+        w = w_matrix(s, e, int(l))
+        np.testing.assert_allclose(np.abs(w @ a[:, 0] - q).sum(), np.abs(w @ b[:, 0] - q).sum(), atol=1e-8)
+
+
+def test_hand_computed_single_instance():
+    # One instance [10, 30) on 100 snippets, q = 0.6: one row, closed form. The optimum puts Σg = 0.6
+    # uniformly on the 20 inner snippets (0.03 each) and nothing outside.
+    g = linpro_labels(Proposals([0], [10.2], [30.7], [0.6]), 100, 2)
+    assert g.shape == (100, 2)
+    np.testing.assert_allclose(g[10:30, 0], 0.03)
+    assert g[:10].sum() == 0 and g[30:].sum() == 0 and g[:, 1].sum() == 0
+    # Negative score: mass on the outer snippets [8, 10) ∪ [30, 32), 4 snippets, 0.1 each.
+    g = linpro_labels(Proposals([0], [10.0], [30.0], [-0.4]), 100, 1)[:, 0]
+    np.testing.assert_allclose(g[[8, 9, 30, 31]], 0.1)
+    assert np.count_nonzero(g) == 4
+
+
+def test_hand_computed_infeasible():
+    # Inner has 3 snippets (g ≤ 1 each): q = 5 is out of reach; the elastic answer fills the inner
+    # range (Σg = 3, residual 2) and counts it.
+    stats = LinproStats()
+    g = linpro_labels(Proposals([0], [4.0], [7.0], [5.0]), 20, 1, stats=stats)[:, 0]
+    np.testing.assert_array_equal(g[4:7], 1.0)
+    assert g.sum() == 3.0
+    assert stats.infeasible_problems == 1 and stats.infeasible_components == 1
+    assert stats.max_residual == pytest.approx(2.0) and stats.residual_l1 == pytest.approx(2.0)
+    # Two rows contradicting each other: same instance twice with different scores (one LP block).
+    stats = LinproStats()
+    g = linpro_labels(Proposals([0, 0], [4.0, 4.0], [14.0, 14.0], [0.2, 0.6]), 30, 1, stats=stats)[:, 0]
+    assert np.all(np.isfinite(g))
+    assert stats.infeasible_problems == 1 and stats.lp_components == 1 and stats.lp_solves == 3  # A, phase 1, phase 2
+    assert stats.residual_l1 == pytest.approx(0.4)  # minimum of |x − 0.2| + |x − 0.6|
+    assert g.sum() == pytest.approx(0.2)  # and the least mass at that residual
+
+
+def test_rows_without_snippets_and_zero_length():
+    stats = LinproStats()
+    # An instance past the end of the video is an all-zero row: residual |q|, nothing else.
+    g = linpro_labels(Proposals([0, 0], [2.0, 50.0], [6.0, 60.0], [0.5, 0.3]), 10, 1, stats=stats)
+    np.testing.assert_allclose(g[2:6, 0], 0.125)
+    assert stats.infeasible_problems == 1 and stats.residual_l1 == pytest.approx(0.3)
+    assert linpro_labels(Proposals([0], [0.0], [0.0], [0.0]), 0, 3).shape == (0, 3)
+    assert linpro_labels(Proposals.empty(), 5, 3).tolist() == [[0.0] * 3] * 5
+
+
+def test_batch_equals_per_video_and_layouts():
+    rng = np.random.default_rng(7)
+    lengths = [40, 0, 75, 12]
+    per_video, rows = [], []
+    for v, l in enumerate(lengths):
+        parts = []
+        for c in (0, 2):
+            s, e, q = random_problem(rng, max(l, 1), n_max=5)
+            parts.append(Proposals(np.full(len(s), c), s, e, q))
+        p = Proposals.concat(parts)
+        per_video.append(p)
+        rows.append(p.with_video(v))
+    single = [linpro_labels(p, l, 3) for p, l in zip(per_video, lengths)]
+    as_list = linpro_labels_batch(per_video, lengths, 3)
+    # Rows of one Proposals with a video column, shuffled: same labels.
+    stacked = Proposals.concat(rows)
+    stacked = stacked[rng.permutation(len(stacked))]
+    as_one = linpro_labels_batch(stacked, lengths, 3)
+    for a, b, c, l in zip(single, as_list, as_one, lengths):
+        assert a.shape == (l, 3)
+        np.testing.assert_allclose(a, b, atol=1e-9)
+        np.testing.assert_allclose(a.sum(0), c.sum(0), atol=1e-9)
+        assert np.all(a[:, 1] == 0)
+
+
+def test_stats_accumulate():
+    stats = LinproStats()
+    p = Proposals([0, 1], [2.0, 3.0], [8.0, 9.0], [0.5, 0.2])
+    linpro_labels(p, 20, 2, stats=stats)
+    linpro_labels(p, 20, 2, stats=stats)
+    assert stats.videos == 2 and stats.problems == 4 and stats.instances == 4
+    assert stats.closed_form == 4 and stats.lp_solves == 0 and stats.infeasible_problems == 0
+
+
+def test_input_validation():
+    p = Proposals([3], [1.0], [2.0], [0.5])
+    with pytest.raises(ValueError, match="label"):
+        linpro_labels(p, 10, 3)
+    with pytest.raises(ValueError, match="video"):
+        linpro_labels_batch(p, [10], 4)  # no video column
+    with pytest.raises(ValueError, match="video"):
+        linpro_labels_batch(p.with_video(2), [10, 10], 4)
+    with pytest.raises(ValueError, match="lengths"):
+        linpro_labels_batch([p], [-1], 4)
+    with pytest.raises(ValueError, match="fused"):
+        linpro_labels_batch([p, p], [10], 4)
+    with pytest.raises(ValueError, match="solver"):
+        linpro_labels(p, 10, 4, solver="cplex")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="start"):
+        linpro_labels(Proposals([0], [-2.0], [2.0], [0.5]), 10, 1)
+
+
+def test_stacked_lp_is_block_diagonal():
+    """The stacked reduced LP of a batch has one block per multi-row component (sanity of the plan)."""
+    from tadfuse import _core
+
+    rng = np.random.default_rng(3)
+    lengths = np.array([60, 90])
+    s, e, q = random_problem(rng, 60, n_max=8)
+    plan = _core.linpro_plan(
+        np.zeros(len(s), np.int64), np.zeros(len(s), np.int64), s, e, q, lengths, 1, "official", 0.25
+    )
+    a = sparse.csc_array((plan["lp_data"], plan["lp_indices"], plan["lp_indptr"]))
+    blocks = plan["lp_row_block"]
+    for j in range(a.shape[1]):
+        rows = a.indices[a.indptr[j] : a.indptr[j + 1]]
+        assert np.unique(blocks[rows]).size == 1
