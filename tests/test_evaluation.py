@@ -350,6 +350,8 @@ def test_wtalc_warns_without_ambiguous_list() -> None:
     res = evaluate(gt, {"a": Proposals([0, 0], [0.0, 12.0], [10.0, 14.0], [0.5, 0.9])}, protocol="wtalc",
                    tiou_thresholds=[0.5], ambiguous=[("a", 8.0, 9.0)])
     np.testing.assert_allclose(res.mAP, [1.0])  # the FP at 12-14 snippets (7.7-9 s) was removed
+    with pytest.warns(EvaluationWarning, match=r"ambiguous list are not in the ground truth.*'zzz'"):
+        evaluate(gt, {"a": Proposals([0], [0.0], [10.0], [0.5])}, protocol="wtalc", ambiguous=[("zzz", 1.0, 2.0)])
 
 
 def test_threshold_and_argument_validation() -> None:
