@@ -3,7 +3,6 @@ learnable but not trivial."""
 
 from __future__ import annotations
 
-import os
 import time
 from pathlib import Path
 
@@ -22,8 +21,6 @@ from tadfuse.data import (
 from tadfuse.evaluation import evaluate
 from tadfuse.proposals import Proposals
 
-SHARED = Path(os.environ.get("TADFUSE_SHARED", Path(__file__).resolve().parents[2] / "shared"))
-REAL = SHARED / "data" / "thumos14reduced-annotations"
 
 
 def test_toy_is_fast_and_deterministic(tmp_path: Path) -> None:
