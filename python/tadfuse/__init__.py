@@ -3,12 +3,21 @@
 Post-processing (Rust core): `extract_proposals`, `fuse`, `nms`, `soft_nms`, `detect`,
 `detect_batch`, configured by `PostprocessConfig.official()` / `.paper()`. Pseudo labels:
 `linpro_labels` / `linpro_labels_batch` (exact reduced LPs), `DeltaLabelStore` (Δ labels and
-the distillation loss; needs torch). Time is in snippets.
+the distillation loss; needs torch). Evaluation: `evaluate` (protocols `anet`, `wtalc`).
+Datasets: `tadfuse.data`. Time is in snippets.
 """
 
 from tadfuse import _core
 from tadfuse.config import OFFICIAL_THRESHOLDS, PostprocessConfig
+from tadfuse import data
 from tadfuse.delta import DeltaLabelStore, DeltaSchedule, distillation_loss
+from tadfuse.evaluation import (
+    EvalResult,
+    GroundTruth,
+    evaluate,
+    read_activitynet_results,
+    write_activitynet_results,
+)
 from tadfuse.linpro import LinproStats, linpro_labels, linpro_labels_batch
 from tadfuse.postprocess import detect, detect_batch, extract_proposals, fuse, nms, soft_nms
 from tadfuse.proposals import SNIPPET_SECONDS, Proposals
@@ -19,18 +28,24 @@ __all__ = [
     "OFFICIAL_THRESHOLDS",
     "DeltaLabelStore",
     "DeltaSchedule",
+    "EvalResult",
+    "GroundTruth",
     "LinproStats",
     "PostprocessConfig",
     "Proposals",
     "SNIPPET_SECONDS",
     "__version__",
+    "data",
     "detect",
     "detect_batch",
     "distillation_loss",
+    "evaluate",
     "extract_proposals",
     "fuse",
     "linpro_labels",
     "linpro_labels_batch",
     "nms",
+    "read_activitynet_results",
     "soft_nms",
+    "write_activitynet_results",
 ]

@@ -30,6 +30,12 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--videos", type=int, default=212, help="number of generated videos (default 212)")
     demo.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     demo.set_defaults(func=_demo)
+
+    from tadfuse.cli_commands import add_data_command, add_eval_command, add_plot_command
+
+    add_eval_command(sub)
+    add_data_command(sub)
+    add_plot_command(sub)
     return parser
 
 

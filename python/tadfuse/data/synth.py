@@ -53,7 +53,6 @@ from pathlib import Path
 from typing import Literal, Union
 
 import numpy as np
-from scipy.signal import lfilter
 
 from tadfuse.data._base import DataFormatError
 from tadfuse.data.folders import write_folders
@@ -145,6 +144,8 @@ def _video_features(world: _World, model: FeatureModel, plan: _Plan, i: int, T: 
     phi = model.temporal_smoothing
     eps = rng.standard_normal((T, r)) * (model.latent_noise / math.sqrt(r))
     eps[0] /= math.sqrt(1 - phi * phi)  # start in the stationary distribution
+    from scipy.signal import lfilter  # deferred: scipy.signal costs ~0.7 s to import
+
     z = lfilter([math.sqrt(1 - phi * phi)], [1.0, -phi], eps, axis=0)
     z += model.scene_strength * _unit(rng.standard_normal(r))
     t0 = np.arange(T) * ss
