@@ -19,7 +19,18 @@ from tadfuse.proposals import Proposals
 __all__ = ["extract_proposals", "fuse", "nms", "soft_nms", "detect", "detect_batch"]
 
 
-def _float_array(name: str, values: npt.ArrayLike, ndim: int) -> np.ndarray:
+def _float_array(name: str, values: npt.ArrayLike, ndim: int, index: int = 0, batch: int = 1) -> np.ndarray:
+    """``values`` as a contiguous float64 array of ``ndim`` dimensions; errors name the
+    argument (``name[index]`` inside a batch of more than one)."""
+    if (
+        type(values) is np.ndarray
+        and values.dtype == np.float64
+        and values.ndim == ndim
+        and values.flags.c_contiguous
+    ):
+        return values  # the common case, checked cheaply: batches pass hundreds of arrays
+    if batch > 1:
+        name = f"{name}[{index}]"
     try:
         arr = np.asarray(values)
     except Exception as exc:
@@ -31,10 +42,11 @@ def _float_array(name: str, values: npt.ArrayLike, ndim: int) -> np.ndarray:
     return np.ascontiguousarray(arr, dtype=np.float64)
 
 
-def _cas(cas: npt.ArrayLike, name: str = "cas") -> np.ndarray:
-    arr = _float_array(name, cas, 2)
+def _cas(cas: npt.ArrayLike, name: str = "cas", index: int = 0, batch: int = 1) -> np.ndarray:
+    arr = _float_array(name, cas, 2, index, batch)
     if arr.shape[1] == 0:
-        raise ValueError(f"`{name}` must have at least one class column, got shape {arr.shape}")
+        where = f"{name}[{index}]" if batch > 1 else name
+        raise ValueError(f"`{where}` must have at least one class column, got shape {arr.shape}")
     return arr
 
 
@@ -188,11 +200,8 @@ def detect_batch(
         raise ValueError(
             f"`video_scores_list` has {len(video_scores_list)} entries but `cas_list` has {len(cas_list)}"
         )
-    batch = len(cas_list) > 1
-    cases = [_cas(c, f"cas[{i}]" if batch else "cas") for i, c in enumerate(cas_list)]
-    scores = [
-        _float_array(f"video_scores[{i}]" if batch else "video_scores", s, 1) for i, s in enumerate(video_scores_list)
-    ]
+    cases = [_cas(c, "cas", i, len(cas_list)) for i, c in enumerate(cas_list)]
+    scores = [_float_array("video_scores", s, 1, i, len(cas_list)) for i, s in enumerate(video_scores_list)]
     if num_threads is not None and (isinstance(num_threads, bool) or int(num_threads) < 1):
         raise ValueError(f"`num_threads` must be a positive integer or None, got {num_threads!r}")
     out = _core.detect_batch(

@@ -120,6 +120,12 @@ fn validate_video(cas: &Cas<'_>, scores: &[f64]) -> Result<()> {
     Ok(())
 }
 
+thread_local! {
+    /// Each worker's buffers, kept across tasks and calls (rayon's `map_init` would make new
+    /// ones for every stolen job, and regrow them).
+    static SCRATCH: std::cell::RefCell<Scratch> = std::cell::RefCell::new(Scratch::default());
+}
+
 /// Per-worker buffers reused across tasks.
 #[derive(Default)]
 struct Scratch {
@@ -170,7 +176,7 @@ pub fn detect_batch(videos: &[Cas<'_>], video_scores: &[&[f64]], cfg: &DetectCon
     let sorted = SortedThresholds::new(&cfg.extract.thresholds);
     let parts: Vec<Segments> = tasks
         .par_iter()
-        .map_init(Default::default, |scratch, &(v, c)| detect_class(&videos[v], c, cfg, &sorted, scratch))
+        .map(|&(v, c)| SCRATCH.with_borrow_mut(|scratch| detect_class(&videos[v], c, cfg, &sorted, scratch)))
         .collect();
     let mut out = vec![Segments::default(); videos.len()];
     for (&(v, _), seg) in tasks.iter().zip(&parts) {
