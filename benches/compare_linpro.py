@@ -1,7 +1,7 @@
 """Side-by-side: tadfuse LinPro labels vs the full LP per class (the released code's approach).
 
 Workload: benches/thumos_like.py — 200 THUMOS14 training videos with real durations, 1–3 classes
-each, fused instances from the official extraction + fusion pipeline (numpy, see that module).
+each, fused instances from tadfuse.detect_batch (official preset, T = 0.02; see that module).
 
 Baseline ("full LP"): per (video, class) the dense ``W`` exactly as the released code builds it
 (``compute_score_matrix``) and ``scipy.optimize.linprog(ones(l), A_eq=W, b_eq=q, bounds=(0, 1),

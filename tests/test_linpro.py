@@ -125,6 +125,25 @@ def test_hand_computed_single_instance():
     assert np.count_nonzero(g) == 4
 
 
+def test_hand_computed_two_rows_sharing_an_outer_snippet():
+    # [10, 20) and [21, 31): pads of 0.62 give outer ranges [9, 10) ∪ [20, 21) and [20, 21) ∪ [31, 32);
+    # snippet 20 is outer to both rows, so they form one component. With disjoint inner ranges and
+    # q >= 0 the optimum is unique and closed form: each inner range carries its q, outers are 0.
+    stats = LinproStats()
+    fused = Proposals([0, 0], [10.0, 21.0], [20.0, 31.0], [0.5, 0.8])
+    g = linpro_labels(fused, 100, 1, stats=stats)[:, 0]
+    np.testing.assert_allclose(g[10:20], 0.05)
+    np.testing.assert_allclose(g[21:31], 0.08)
+    assert g[:10].sum() == 0 and g[20] == 0 and g[31:].sum() == 0
+    assert stats.components == 1 and stats.closed_form == 1 and stats.lp_components == 0
+    # The same against the full LP (same objective), and with a negative q it needs the LP.
+    ref = full_lp(w_matrix(fused.start, fused.end, 100), fused.score)
+    assert close(g.sum(), ref.fun)
+    stats = LinproStats()
+    linpro_labels(Proposals([0, 0], [10.0, 21.0], [20.0, 31.0], [0.5, -0.01]), 100, 1, stats=stats)
+    assert stats.lp_components == 1
+
+
 def test_hand_computed_infeasible():
     # Inner has 3 snippets (g ≤ 1 each): q = 5 is out of reach; the elastic answer fills the inner
     # range (Σg = 3, residual 2) and counts it.

@@ -66,6 +66,9 @@ PAPER_ALPHA = 0.25
 
 #: A component whose minimum L1 residual exceeds this (absolute, in score units) is infeasible.
 FEASIBILITY_TOL = 1e-9
+# An infeasible stack is cut into this many parts, at most this many times (see _solve_blocks).
+_SPLIT = 4
+_SPLIT_DEPTH = 2
 
 #: HiGHS primal/dual feasibility tolerance used for the stacked LP (HiGHS's default is 1e-7).
 _HIGHS_TOL = 1e-10
@@ -410,30 +413,60 @@ def _select_blocks(
 
 
 def _solve_blocks(
-    a: _Csc, b: np.ndarray, ub: np.ndarray, row_block: np.ndarray, num_blocks: int, solve: Any
+    a: _Csc,
+    b: np.ndarray,
+    ub: np.ndarray,
+    row_block: np.ndarray,
+    num_blocks: int,
+    solve: Any,
+    depth: int = 0,
 ) -> tuple[np.ndarray, np.ndarray, int]:
     """Solves the stacked block-diagonal reduced LP ``min Σh s.t. A h = b, 0 ≤ h ≤ ub``.
 
     Blocks are independent, so an optimum of a stack of blocks restricted to one block is that
-    block's optimum. The stack is first solved as one plain LP (one HiGHS call). If that is
-    infeasible, phase 1 (minimum L1 residual of every block, one call) finds the infeasible
-    blocks; the feasible ones are solved again as one plain LP, and the infeasible ones get
-    phase 2 (minimum ``Σh`` at their minimum residual) — four calls in all, whatever the number
-    of infeasible blocks.
+    block's optimum. The stack is solved as one plain LP (one HiGHS call). HiGHS proves an
+    infeasible stack infeasible quickly but solves a feasible one in full, so an infeasible
+    stack is cut into `_SPLIT` parts that are solved the same way (up to `_SPLIT_DEPTH` levels):
+    the feasible parts cost what they would have cost anyway, and only the small part holding
+    an infeasible block goes to the elastic phases (`_split_infeasible`).
 
     Returns ``(h, block_l1, solves)``: the solution, each block's minimum L1 residual (0 for a
     feasible block) and the number of HiGHS calls.
     """
-    m, n = a.shape
+    n = a.shape[1]
     x = solve(_LP(np.ones(n), a, b, b, np.zeros(n), ub))
     if x is not None:
         return x, np.zeros(num_blocks), 1
+    if depth >= _SPLIT_DEPTH or num_blocks < 2 * _SPLIT:
+        return _split_infeasible(a, b, ub, row_block, num_blocks, solve, solves=1)
+    col_block = row_block[a.indices[a.indptr[:-1]]]  # every column has a non-zero
+    x = np.zeros(n)
+    block_l1 = np.zeros(num_blocks)
+    solves = 1
+    for part in np.array_split(np.arange(num_blocks), _SPLIT):
+        keep = np.zeros(num_blocks, dtype=bool)
+        keep[part] = True
+        sub, rows, cols, sub_block = _select_blocks(a, row_block, col_block, keep)
+        got, l1, k = _solve_blocks(sub, b[rows], ub[cols], sub_block, part.size, solve, depth + 1)
+        x[cols] = got
+        block_l1[part] = l1
+        solves += k
+    return x, block_l1, solves
 
+
+def _split_infeasible(
+    a: _Csc, b: np.ndarray, ub: np.ndarray, row_block: np.ndarray, num_blocks: int, solve: Any, solves: int
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """The stack is infeasible but no row is out of reach: phase 1 (minimum L1 residual of
+    every block, one call) finds the infeasible blocks; the feasible ones are solved again as
+    one plain LP, and the infeasible ones get phase 2 (minimum ``Σh`` at their minimum
+    residual) — three more calls, whatever the number of infeasible blocks."""
+    n = a.shape[1]
     block_l1 = _min_residual(a, b, ub, row_block, num_blocks, solve)
     infeasible = block_l1 > FEASIBILITY_TOL
     col_block = row_block[a.indices[a.indptr[:-1]]]  # every column has a non-zero
     x = np.zeros(n)
-    solves = 2
+    solves += 1
     if not infeasible.all():
         sub, rows, cols, _ = _select_blocks(a, row_block, col_block, ~infeasible)
         solves += 1

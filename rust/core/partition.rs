@@ -471,6 +471,39 @@ pub fn closed_form_row(q: f64, plus_size: f64, minus_size: f64) -> (f64, f64, f6
     }
 }
 
+/// A multi-row component in closed form: when every class is either `+` in exactly one row
+/// (and nothing else) or `-` only, and every `q_k >= 0`, then `Σh >= Σ_k h_{P_k} = Σ_k (q_k +
+/// Σ_{-} h) >= Σ_k q_k`, so the unique optimum is `h_{P_k} = q_k` and every `-` class at 0; a
+/// row with `q_k > |P_k|` cannot be met and its least residual is `q_k - |P_k|` (every other
+/// choice only lowers the row), reached by the same assignment with `h_{P_k} = |P_k|`. Returns
+/// the `+` class of each row of `rows` (in order), or `None` when the shape does not hold.
+fn disjoint_plus_classes(part: &Partition, rows: &[usize], classes: &[usize], q: &[f64]) -> Option<Vec<usize>> {
+    if rows.iter().any(|&k| !(q[k] >= 0.0)) {
+        return None;
+    }
+    let mut plus = vec![NONE; rows.len()];
+    for &c in classes {
+        let mut entries = part.pattern(c);
+        let Some((k, sign)) = entries.next() else { continue };
+        if sign > 0 {
+            if entries.next().is_some() {
+                return None; // `+` in one row and something else in another
+            }
+            let i = rows.iter().position(|&r| r == k)?;
+            if plus[i] != NONE {
+                return None;
+            }
+            plus[i] = c;
+        } else if entries.any(|(_, s)| s > 0) {
+            return None;
+        }
+    }
+    if plus.contains(&NONE) {
+        return None; // a row without inner snippets: leave it to the LP
+    }
+    Some(plus)
+}
+
 /// One problem's share of the plan, before stacking.
 struct ProblemPlan {
     part: Partition,
@@ -531,6 +564,17 @@ fn plan_problem(rows: &[WRow], q: &[f64], length: usize) -> ProblemPlan {
             if r != 0.0 {
                 closed_infeasible += 1;
             }
+        } else if let Some(plus) = disjoint_plus_classes(&part, &crow, &ccls, q) {
+            // Every row has its own `+` class and q >= 0: see `disjoint_plus_classes`.
+            let mut infeasible = false;
+            for (&k, &c) in crow.iter().zip(&plus) {
+                let (hp, _, r) = closed_form_row(q[k], part.class_size[c] as f64, 0.0);
+                value[c] = hp;
+                residual[k] = r;
+                infeasible |= r != 0.0;
+            }
+            closed_form += 1;
+            closed_infeasible += infeasible as usize;
         } else {
             blocks.push((crow, ccls));
         }
