@@ -131,7 +131,7 @@ def fuse(
         One row per group; groups ordered by (video, label), then fused score descending.
     """
     cols = _columns(proposals)
-    return _wrap(_core.fuse(*cols, _number("temperature", temperature), _number("threshold", threshold),
+    return _wrap(_core.fuse(cols, _number("temperature", temperature), _number("threshold", threshold),
                             overlap, weight, template, _number("dof", dof)))
 
 
@@ -141,7 +141,7 @@ def nms(proposals: Proposals, *, threshold: float = 0.25, overlap: str = "covera
     Returns:
         The kept rows unchanged; per (video, label) in score order (ties: lowest index).
     """
-    return _wrap(_core.nms(*_columns(proposals), _number("threshold", threshold), overlap))
+    return _wrap(_core.nms(_columns(proposals), _number("threshold", threshold), overlap))
 
 
 def soft_nms(
@@ -164,7 +164,7 @@ def soft_nms(
     """
     if max_out is not None and (isinstance(max_out, bool) or int(max_out) != max_out or max_out < 0):
         raise ValueError(f"`max_out` must be a non-negative integer or None, got {max_out!r}")
-    return _wrap(_core.soft_nms(*_columns(proposals), _number("sigma", sigma), _number("min_score", min_score),
+    return _wrap(_core.soft_nms(_columns(proposals), _number("sigma", sigma), _number("min_score", min_score),
                                 method, _number("threshold", threshold), None if max_out is None else int(max_out)))
 
 

@@ -6,20 +6,8 @@ use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
-use crate::core::error::CoreError;
+use super::{slice as contiguous, value_error};
 use crate::core::partition::{self as core, WRule, NONE};
-
-fn value_error(e: CoreError) -> PyErr {
-    PyValueError::new_err(e.to_string())
-}
-
-fn contiguous<'a, T: numpy::Element>(
-    name: &str,
-    a: &'a PyReadonlyArray1<'_, T>,
-) -> PyResult<&'a [T]> {
-    a.as_slice()
-        .map_err(|_| PyValueError::new_err(format!("`{name}`: must be a contiguous 1-D array")))
-}
 
 /// int64 -> usize, rejecting negatives (naming the argument).
 fn indices(name: &str, a: &PyReadonlyArray1<'_, i64>) -> PyResult<Vec<usize>> {

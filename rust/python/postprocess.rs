@@ -71,29 +71,29 @@ fn soft_params(sigma: f64, min_score: f64, method: &str, threshold: f64, max_out
     Ok(SoftNmsParams { decay, min_score, max_out })
 }
 
-/// Borrowed input columns of a `Proposals`.
-struct Input<'py> {
-    label: PyReadonlyArray1<'py, i64>,
-    start: PyReadonlyArray1<'py, f64>,
-    end: PyReadonlyArray1<'py, f64>,
-    score: PyReadonlyArray1<'py, f64>,
-    inner: PyReadonlyArray1<'py, f64>,
-    video: Option<PyReadonlyArray1<'py, i64>>,
-}
+/// Borrowed input columns of a `Proposals`: `(label, start, end, score, inner, video)`.
+type Input<'py> = (
+    PyReadonlyArray1<'py, i64>,
+    PyReadonlyArray1<'py, f64>,
+    PyReadonlyArray1<'py, f64>,
+    PyReadonlyArray1<'py, f64>,
+    PyReadonlyArray1<'py, f64>,
+    Option<PyReadonlyArray1<'py, i64>>,
+);
 
-impl Input<'_> {
-    fn run<'py>(&self, py: Python<'py>, method: Method) -> PyResult<VideoColumns<'py>> {
-        let view = SegmentsRef {
-            label: slice("label", &self.label)?,
-            start: slice("start", &self.start)?,
-            end: slice("end", &self.end)?,
-            score: slice("score", &self.score)?,
-            inner: slice("inner", &self.inner)?,
-            video: self.video.as_ref().map(|v| slice("video", v)).transpose()?,
-        };
-        let out = py.detach(|| apply_grouped(&view, &method)).map_err(value_error)?;
-        Ok(grouped_to_numpy(py, out))
-    }
+/// Apply `method` per (video, label) group of `columns`, with the thread detached.
+fn run_grouped<'py>(py: Python<'py>, columns: &Input<'_>, method: Method) -> PyResult<VideoColumns<'py>> {
+    let (label, start, end, score, inner, video) = columns;
+    let view = SegmentsRef {
+        label: slice("label", label)?,
+        start: slice("start", start)?,
+        end: slice("end", end)?,
+        score: slice("score", score)?,
+        inner: slice("inner", inner)?,
+        video: video.as_ref().map(|v| slice("video", v)).transpose()?,
+    };
+    let out = py.detach(|| apply_grouped(&view, &method)).map_err(value_error)?;
+    Ok(grouped_to_numpy(py, out))
 }
 
 fn cas_view<'a>(arg: &str, cas: &'a PyReadonlyArray2<'_, f64>) -> PyResult<Cas<'a>> {
@@ -121,16 +121,10 @@ fn extract_proposals<'py>(
 }
 
 #[pyfunction]
-#[pyo3(signature = (label, start, end, score, inner, video, temperature, threshold, overlap, weight, template, dof))]
-#[allow(clippy::too_many_arguments)]
+#[pyo3(signature = (columns, temperature, threshold, overlap, weight, template, dof))]
 fn fuse<'py>(
     py: Python<'py>,
-    label: PyReadonlyArray1<'py, i64>,
-    start: PyReadonlyArray1<'py, f64>,
-    end: PyReadonlyArray1<'py, f64>,
-    score: PyReadonlyArray1<'py, f64>,
-    inner: PyReadonlyArray1<'py, f64>,
-    video: Option<PyReadonlyArray1<'py, i64>>,
+    columns: Input<'py>,
     temperature: f64,
     threshold: f64,
     overlap: &str,
@@ -139,38 +133,26 @@ fn fuse<'py>(
     dof: f64,
 ) -> PyResult<VideoColumns<'py>> {
     let method = Method::Fusion(fuse_params(temperature, threshold, overlap, weight, template, dof)?);
-    Input { label, start, end, score, inner, video }.run(py, method)
+    run_grouped(py, &columns, method)
 }
 
 #[pyfunction]
-#[pyo3(signature = (label, start, end, score, inner, video, threshold, overlap))]
-#[allow(clippy::too_many_arguments)]
+#[pyo3(signature = (columns, threshold, overlap))]
 fn nms<'py>(
     py: Python<'py>,
-    label: PyReadonlyArray1<'py, i64>,
-    start: PyReadonlyArray1<'py, f64>,
-    end: PyReadonlyArray1<'py, f64>,
-    score: PyReadonlyArray1<'py, f64>,
-    inner: PyReadonlyArray1<'py, f64>,
-    video: Option<PyReadonlyArray1<'py, i64>>,
+    columns: Input<'py>,
     threshold: f64,
     overlap: &str,
 ) -> PyResult<VideoColumns<'py>> {
     let method = Method::Nms(NmsParams { threshold, overlap: overlap_of(overlap)? });
-    Input { label, start, end, score, inner, video }.run(py, method)
+    run_grouped(py, &columns, method)
 }
 
 #[pyfunction]
-#[pyo3(signature = (label, start, end, score, inner, video, sigma, min_score, method, threshold, max_out))]
-#[allow(clippy::too_many_arguments)]
+#[pyo3(signature = (columns, sigma, min_score, method, threshold, max_out))]
 fn soft_nms<'py>(
     py: Python<'py>,
-    label: PyReadonlyArray1<'py, i64>,
-    start: PyReadonlyArray1<'py, f64>,
-    end: PyReadonlyArray1<'py, f64>,
-    score: PyReadonlyArray1<'py, f64>,
-    inner: PyReadonlyArray1<'py, f64>,
-    video: Option<PyReadonlyArray1<'py, i64>>,
+    columns: Input<'py>,
     sigma: f64,
     min_score: f64,
     method: &str,
@@ -178,7 +160,7 @@ fn soft_nms<'py>(
     max_out: Option<usize>,
 ) -> PyResult<VideoColumns<'py>> {
     let method = Method::SoftNms(soft_params(sigma, min_score, method, threshold, max_out)?);
-    Input { label, start, end, score, inner, video }.run(py, method)
+    run_grouped(py, &columns, method)
 }
 
 #[pyfunction]
