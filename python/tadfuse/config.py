@@ -12,6 +12,8 @@ from typing import Any, Literal
 
 import numpy as np
 
+from tadfuse._checks import float_array, integer, real
+
 __all__ = ["PostprocessConfig", "OFFICIAL_THRESHOLDS"]
 
 #: `np.arange(0.001, 0.04, 0.002)`: the 20 activation thresholds of the released code.
@@ -70,21 +72,29 @@ class PostprocessConfig:
     max_out: int | None = None
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "thresholds", tuple(float(t) for t in np.ravel(self.thresholds)))
+        def check(name: str, fn: Any) -> None:
+            try:
+                object.__setattr__(self, name, fn(getattr(self, name)))
+            except (TypeError, ValueError) as exc:
+                raise type(exc)(f"PostprocessConfig: {exc}") from None
+
         for name, choices in _CHOICES.items():
             value = getattr(self, name)
             if value not in choices:
                 raise ValueError(f"PostprocessConfig: `{name}` must be one of {choices}, got {value!r}")
+        check("thresholds", lambda v: tuple(float_array("thresholds", np.ravel(v), 1).tolist()))
         if not self.thresholds or not all(np.isfinite(self.thresholds)):
             raise ValueError("PostprocessConfig: `thresholds` must be a non-empty list of finite numbers")
-        if isinstance(self.min_length, bool) or int(self.min_length) != self.min_length or self.min_length < 0:
-            raise ValueError(f"PostprocessConfig: `min_length` must be an integer >= 0, got {self.min_length!r}")
-        if not (np.isfinite(self.temperature) and self.temperature > 0):
-            raise ValueError(f"PostprocessConfig: `temperature` must be > 0, got {self.temperature!r}")
-        if not 0.0 <= self.threshold <= 1.0:
-            raise ValueError(f"PostprocessConfig: `threshold` must be in [0, 1], got {self.threshold!r}")
-        if self.max_out is not None and self.max_out < 0:
-            raise ValueError(f"PostprocessConfig: `max_out` must be >= 0 or None, got {self.max_out!r}")
+        check("class_threshold", lambda v: real("class_threshold", v))
+        check("min_length", lambda v: integer("min_length", v, hi=2**32))
+        check("alpha", lambda v: real("alpha", v, lo=0.0))
+        check("temperature", lambda v: real("temperature", v, lo=0.0, lo_open=True))
+        check("threshold", lambda v: real("threshold", v, lo=0.0, hi=1.0))
+        check("dof", lambda v: real("dof", v, lo=0.0, lo_open=True))
+        check("sigma", lambda v: real("sigma", v, lo=0.0, lo_open=True))
+        check("min_score", lambda v: real("min_score", v))
+        if self.max_out is not None:
+            check("max_out", lambda v: integer("max_out", v, hi=2**62))
 
     @classmethod
     def official(cls, **overrides: Any) -> PostprocessConfig:

@@ -13,33 +13,19 @@ import numpy as np
 import numpy.typing as npt
 
 from tadfuse import _core
+from tadfuse._checks import float_array, int_array, integer, real
 from tadfuse.config import OFFICIAL_THRESHOLDS, PostprocessConfig
 from tadfuse.proposals import Proposals
 
-__all__ = ["extract_proposals", "fuse", "nms", "soft_nms", "detect", "detect_batch"]
+__all__ = ["extract_proposals", "fuse", "nms", "soft_nms", "detect", "detect_batch", "MAX_THREADS"]
+
+#: Upper bound of `detect_batch`'s ``num_threads`` (pools are cached per size).
+MAX_THREADS = 256
 
 
 def _float_array(name: str, values: npt.ArrayLike, ndim: int, index: int = 0, batch: int = 1) -> np.ndarray:
-    """``values`` as a contiguous float64 array of ``ndim`` dimensions; errors name the
-    argument (``name[index]`` inside a batch of more than one)."""
-    if (
-        type(values) is np.ndarray
-        and values.dtype == np.float64
-        and values.ndim == ndim
-        and values.flags.c_contiguous
-    ):
-        return values  # the common case, checked cheaply: batches pass hundreds of arrays
-    if batch > 1:
-        name = f"{name}[{index}]"
-    try:
-        arr = np.asarray(values)
-    except Exception as exc:
-        raise TypeError(f"`{name}` is not array-like: {exc}") from None
-    if arr.dtype.kind not in "fiub":
-        raise TypeError(f"`{name}` must be numeric, got dtype {arr.dtype}")
-    if arr.ndim != ndim:
-        raise ValueError(f"`{name}` must be {ndim}-D, got shape {arr.shape}")
-    return np.ascontiguousarray(arr, dtype=np.float64)
+    """``values`` as a contiguous float64 array; errors name ``name[index]`` inside a batch."""
+    return float_array(f"{name}[{index}]" if batch > 1 else name, values, ndim)
 
 
 def _cas(cas: npt.ArrayLike, name: str = "cas", index: int = 0, batch: int = 1) -> np.ndarray:
@@ -54,26 +40,15 @@ def _columns(p: Proposals) -> tuple[np.ndarray | None, ...]:
     """The columns as the core wants them (contiguous int64/float64), whatever was assigned."""
     if not isinstance(p, Proposals):
         raise TypeError(f"`proposals` must be a tadfuse.Proposals, got {type(p).__name__}")
-    ints = lambda a: np.ascontiguousarray(a, np.int64)  # noqa: E731
-    floats = lambda a: np.ascontiguousarray(a, np.float64)  # noqa: E731
     return (
-        ints(p.label), floats(p.start), floats(p.end), floats(p.score), floats(p.inner),
-        None if p.video is None else ints(p.video),
+        int_array("label", p.label), float_array("start", p.start, 1), float_array("end", p.end, 1),
+        float_array("score", p.score, 1), float_array("inner", p.inner, 1),
+        None if p.video is None else int_array("video", p.video),
     )
 
 
 def _wrap(cols: tuple[np.ndarray, ...]) -> Proposals:
     return Proposals._trusted(*cols) if len(cols) == 6 else Proposals._trusted(*cols, None)
-
-
-def _number(name: str, value: float) -> float:
-    try:
-        out = float(value)
-    except (TypeError, ValueError):
-        raise TypeError(f"`{name}` must be a number, got {value!r}") from None
-    if not np.isfinite(out):
-        raise ValueError(f"`{name}` must be finite, got {value!r}")
-    return out
 
 
 def extract_proposals(
@@ -103,11 +78,10 @@ def extract_proposals(
         are kept. ``score`` = inner − outer mean, ``inner`` = inner mean.
     """
     arr = _cas(cas)
-    th = np.ascontiguousarray(OFFICIAL_THRESHOLDS if thresholds is None else np.ravel(thresholds), np.float64)
-    cls = None if classes is None else np.ascontiguousarray(np.fromiter(classes, dtype=np.int64))
-    if isinstance(min_length, bool) or int(min_length) != min_length or min_length < 0:
-        raise ValueError(f"`min_length` must be an integer >= 0, got {min_length!r}")
-    return _wrap(_core.extract_proposals(arr, th, cls, int(min_length), preset, _number("alpha", alpha)))
+    th = float_array("thresholds", OFFICIAL_THRESHOLDS if thresholds is None else np.ravel(thresholds), 1)
+    cls = None if classes is None else int_array("classes", list(classes))
+    length = integer("min_length", min_length, hi=2**32)
+    return _wrap(_core.extract_proposals(arr, th, cls, length, preset, real("alpha", alpha, lo=0.0)))
 
 
 def fuse(
@@ -124,15 +98,26 @@ def fuse(
 
     Greedy: the highest-scoring remaining proposal (ties: lowest index) and every remaining
     one whose ``overlap`` with it is above ``threshold`` form a group; members are weighted by
-    ``softmax(weight / temperature)`` and merged by ``template`` (gaussian = weighted mean of
-    start, end, score and inner). Stable for any temperature (no overflow at T = 0.0016).
+    ``g = softmax(weight / temperature)`` (maximum subtracted: no overflow at T = 0.0016) and
+    each of start, end, score and inner is merged by ``template`` — the weighted
+    maximum-likelihood location of that distribution:
+
+    * ``"gaussian"``: the weighted mean ``Σ g·x`` (the method's default);
+    * ``"laplace"``: the weighted lower median, the smallest value whose cumulative weight
+      reaches 1/2;
+    * ``"uniform"``: the midrange ``(min + max) / 2`` (weights only choose the group);
+    * ``"student_t"``: location of a Student-t with ``dof`` degrees of freedom, location and
+      scale estimated jointly by EM from the weighted mean and variance (to 1e-12 relative).
+
+    Fused values never leave the group's ``[min, max]``; a group of one is returned unchanged.
 
     Returns:
         One row per group; groups ordered by (video, label), then fused score descending.
     """
     cols = _columns(proposals)
-    return _wrap(_core.fuse(cols, _number("temperature", temperature), _number("threshold", threshold),
-                            overlap, weight, template, _number("dof", dof)))
+    return _wrap(_core.fuse(cols, real("temperature", temperature, lo=0.0, lo_open=True),
+                            real("threshold", threshold, lo=0.0, hi=1.0), overlap, weight, template,
+                            real("dof", dof, lo=0.0, lo_open=True)))
 
 
 def nms(proposals: Proposals, *, threshold: float = 0.25, overlap: str = "coverage") -> Proposals:
@@ -141,7 +126,7 @@ def nms(proposals: Proposals, *, threshold: float = 0.25, overlap: str = "covera
     Returns:
         The kept rows unchanged; per (video, label) in score order (ties: lowest index).
     """
-    return _wrap(_core.nms(_columns(proposals), _number("threshold", threshold), overlap))
+    return _wrap(_core.nms(_columns(proposals), real("threshold", threshold, lo=0.0, hi=1.0), overlap))
 
 
 def soft_nms(
@@ -162,10 +147,9 @@ def soft_nms(
     Returns:
         Picks in pick order per (video, label), with their decayed scores.
     """
-    if max_out is not None and (isinstance(max_out, bool) or int(max_out) != max_out or max_out < 0):
-        raise ValueError(f"`max_out` must be a non-negative integer or None, got {max_out!r}")
-    return _wrap(_core.soft_nms(_columns(proposals), _number("sigma", sigma), _number("min_score", min_score),
-                                method, _number("threshold", threshold), None if max_out is None else int(max_out)))
+    cap = None if max_out is None else integer("max_out", max_out, hi=2**62)
+    return _wrap(_core.soft_nms(_columns(proposals), real("sigma", sigma, lo=0.0, lo_open=True),
+                                real("min_score", min_score), method, real("threshold", threshold, lo=0.0, hi=1.0), cap))
 
 
 def detect(cas: npt.ArrayLike, video_scores: npt.ArrayLike, config: PostprocessConfig | None = None) -> Proposals:
@@ -202,8 +186,7 @@ def detect_batch(
         )
     cases = [_cas(c, "cas", i, len(cas_list)) for i, c in enumerate(cas_list)]
     scores = [_float_array("video_scores", s, 1, i, len(cas_list)) for i, s in enumerate(video_scores_list)]
-    if num_threads is not None and (isinstance(num_threads, bool) or int(num_threads) < 1):
-        raise ValueError(f"`num_threads` must be a positive integer or None, got {num_threads!r}")
+    threads = None if num_threads is None else integer("num_threads", num_threads, lo=1, hi=MAX_THREADS)
     out = _core.detect_batch(
         cases, scores,
         thresholds=np.asarray(cfg.thresholds, np.float64), class_threshold=cfg.class_threshold,
@@ -211,6 +194,6 @@ def detect_batch(
         temperature=cfg.temperature, threshold=cfg.threshold, overlap=cfg.overlap, weight=cfg.weight,
         template=cfg.template, dof=cfg.dof, sigma=cfg.sigma, min_score=cfg.min_score,
         soft_method=cfg.soft_method, max_out=cfg.max_out,
-        num_threads=None if num_threads is None else int(num_threads),
+        num_threads=threads,
     )
     return [_wrap(cols) for cols in out]

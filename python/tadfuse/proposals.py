@@ -12,6 +12,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from tadfuse._checks import float_array, int_array
+
 __all__ = ["Proposals", "SNIPPET_SECONDS"]
 
 #: Seconds per snippet of the W-TALC I3D features: 16 frames at 25 fps.
@@ -21,35 +23,18 @@ _FLOAT_COLUMNS = ("start", "end", "score", "inner")
 
 
 def _column(name: str, values: Any, dtype: type, length: int | None) -> np.ndarray:
-    try:
-        arr = np.asarray(values)
-    except Exception as exc:  # ragged lists and the like
-        raise TypeError(f"Proposals: `{name}` is not array-like: {exc}") from None
-    if arr.ndim == 0 and arr.size == 1 and length is None:
-        raise ValueError(f"Proposals: `{name}` must be 1-D, got a scalar")
-    if arr.ndim != 1:
-        raise ValueError(f"Proposals: `{name}` must be 1-D, got shape {arr.shape}")
-    if length is not None and arr.shape[0] != length:
-        raise ValueError(
-            f"Proposals: `{name}` has length {arr.shape[0]}, expected {length} (the length of `label`)"
-        )
     if dtype is np.int64:
-        if arr.size and arr.dtype.kind == "f":
-            if not np.all(np.isfinite(arr)) or np.any(arr != np.round(arr)):
-                raise ValueError(f"Proposals: `{name}` must hold integers")
-        elif arr.size and arr.dtype.kind not in "iub":
-            raise TypeError(f"Proposals: `{name}` must be integer, got dtype {arr.dtype}")
-        out = np.ascontiguousarray(arr, dtype=np.int64)
+        out = int_array(name, values)
         if out.size and out.min() < 0:
-            raise ValueError(f"Proposals: `{name}` must be non-negative")
-        return out
-    if arr.size and arr.dtype.kind not in "fiub":
-        raise TypeError(f"Proposals: `{name}` must be numeric, got dtype {arr.dtype}")
-    out = np.ascontiguousarray(arr, dtype=np.float64)
-    if out.size and not np.all(np.isfinite(out)):
-        bad = int(np.flatnonzero(~np.isfinite(out))[0])
-        raise ValueError(f"Proposals: `{name}` contains a non-finite value at index {bad}")
-    return out
+            raise ValueError(f"`{name}` must be non-negative")
+    else:
+        out = float_array(name, values, 1)
+        if out.size and not np.all(np.isfinite(out)):
+            bad = int(np.flatnonzero(~np.isfinite(out))[0])
+            raise ValueError(f"`{name}` contains a non-finite value at index {bad}")
+    if length is not None and out.shape[0] != length:
+        raise ValueError(f"`{name}` has length {out.shape[0]}, expected {length} (the length of `label`)")
+    return out.copy() if out is values else out  # Proposals owns its columns
 
 
 class Proposals:
@@ -63,8 +48,9 @@ class Proposals:
         defaults to ``score`` when not given.
       * ``video`` (int64 or None): video index, for batches; ``None`` for a single video.
 
-    Inputs are converted to contiguous int64/float64 copies; non-finite values, mismatched
-    lengths and ``end < start`` raise ``ValueError`` naming the column.
+    Inputs are converted to contiguous int64/float64 copies; non-numeric columns raise
+    ``TypeError``, and non-finite values, non-integer labels, mismatched lengths and
+    ``end < start`` raise ``ValueError``, each naming the column.
     """
 
     __slots__ = ("label", "start", "end", "score", "inner", "video")

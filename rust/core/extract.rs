@@ -33,7 +33,9 @@ pub struct ExtractParams {
 }
 
 /// The official thresholds `np.arange(0.001, 0.04, 0.002)`: `0.001 + 0.002·i`, i = 0..20.
-pub fn official_thresholds() -> Vec<f64> {
+/// (The Python layer owns the presets; this copy serves the core's own tests.)
+#[cfg(test)]
+pub(crate) fn official_thresholds() -> Vec<f64> {
     // numpy's arange computes start + i*step in float64; do the same for identical values.
     (0..20).map(|i| 0.001 + (i as f64) * 0.002).collect()
 }

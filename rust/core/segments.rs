@@ -69,10 +69,6 @@ pub struct SegmentsRef<'a> {
 }
 
 impl<'a> SegmentsRef<'a> {
-    pub fn from_segments(s: &'a Segments) -> Self {
-        SegmentsRef { label: &s.label, start: &s.start, end: &s.end, score: &s.score, inner: &s.inner, video: None }
-    }
-
     pub fn len(&self) -> usize {
         self.label.len()
     }
