@@ -99,7 +99,7 @@ pub fn apply_grouped(input: &SegmentsRef<'_>, method: &Method) -> Result<Grouped
     let mut result = Grouped { segments: Segments::default(), video: input.video.map(|_| Vec::new()) };
     for ((video, _), seg) in &parts {
         if let Some(v) = result.video.as_mut() {
-            v.extend(std::iter::repeat(*video).take(seg.len()));
+            v.extend(std::iter::repeat_n(*video, seg.len()));
         }
         result.segments.extend(seg);
     }

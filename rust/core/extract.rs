@@ -287,6 +287,7 @@ pub fn validate_cas(cas: &[f64], l: usize, k: usize) -> Result<()> {
 /// Index of the first NaN/inf in `x`. `v - v` is 0 for a finite value and NaN otherwise;
 /// summing it in eight independent lanes vectorises, so the common all-finite case costs a
 /// fraction of an instruction per value. Only a chunk that turns NaN is searched.
+#[allow(clippy::eq_op)] // `v - v` is the test itself
 pub fn first_non_finite(x: &[f64]) -> Option<usize> {
     const CHUNK: usize = 256;
     for (c, chunk) in x.chunks(CHUNK).enumerate() {

@@ -478,7 +478,7 @@ pub fn closed_form_row(q: f64, plus_size: f64, minus_size: f64) -> (f64, f64, f6
 /// choice only lowers the row), reached by the same assignment with `h_{P_k} = |P_k|`. Returns
 /// the `+` class of each row of `rows` (in order), or `None` when the shape does not hold.
 fn disjoint_plus_classes(part: &Partition, rows: &[usize], classes: &[usize], q: &[f64]) -> Option<Vec<usize>> {
-    if rows.iter().any(|&k| !(q[k] >= 0.0)) {
+    if rows.iter().any(|&k| q[k] < 0.0) {
         return None;
     }
     let mut plus = vec![NONE; rows.len()];

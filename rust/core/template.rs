@@ -72,7 +72,7 @@ const T_MAX_ITER: usize = 500;
 fn student_t_location(x: &[f64], g: &[f64], dof: f64) -> f64 {
     let mut mu = weighted_mean(x, g);
     let mut s2: f64 = x.iter().zip(g).map(|(v, w)| w * (v - mu) * (v - mu)).sum();
-    if !(s2 > 0.0) {
+    if s2 <= 0.0 {
         return mu;
     }
     // EM: weights u_i from the current (mu, s2); then mu, and s2 about the new mu.
@@ -89,7 +89,7 @@ fn student_t_location(x: &[f64], g: &[f64], dof: f64) -> f64 {
         let done = (new_mu - mu).abs() <= 1e-12 * (1.0 + mu.abs());
         mu = new_mu;
         s2 = x.iter().zip(&u).map(|(v, ui)| ui * (v - mu) * (v - mu)).sum();
-        if done || !(s2 > 0.0) {
+        if done || s2 <= 0.0 {
             break;
         }
     }

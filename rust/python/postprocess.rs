@@ -122,6 +122,7 @@ fn extract_proposals<'py>(
 
 #[pyfunction]
 #[pyo3(signature = (columns, temperature, threshold, overlap, weight, template, dof))]
+#[allow(clippy::too_many_arguments)]
 fn fuse<'py>(
     py: Python<'py>,
     columns: Input<'py>,
