@@ -113,6 +113,28 @@ def test_store_keeps_last_generations_and_validates():
     np.testing.assert_array_equal(store2.target(1, 200), 2 * gen(200))
 
 
+def test_same_epoch_replaces_latest_generation():
+    # Resuming from a checkpoint saved after a refresh recomputes that refresh: the Δ target
+    # must stay G^t − G^{t−1}, not collapse to G^t − G^t = 0.
+    store = DeltaLabelStore("official", keep=2)
+    store.add(0, 245, gen(245))
+    store.add(0, 260, gen(260))
+    expected = 2.0 * (gen(260) - gen(245))
+    np.testing.assert_array_equal(store.target(0, 270), expected)
+    store.add_generation(260, {0: gen(260)})  # the same refresh again
+    assert [e for e, _ in store.generations(0)] == [245, 260]
+    np.testing.assert_array_equal(store.target(0, 270), expected)
+    # replacing takes the new values, still against the previous generation
+    store.add(0, 260, 3 * gen(260))
+    np.testing.assert_array_equal(store.target(0, 270), 2.0 * (3 * gen(260) - gen(245)))
+    # a single generation replaced stays a single generation (G^{t-1} = 0)
+    one = DeltaLabelStore("paper")
+    one.add("v", 200, gen(200))
+    one.add("v", 200, 2 * gen(200))
+    assert [e for e, _ in one.generations("v")] == [200]
+    np.testing.assert_array_equal(one.target("v", 200), 2 * gen(200))
+
+
 def hand_soft_ce(z, y):
     """−mean_t Σ_c y_tc log softmax(z_t)_c, in numpy float64."""
     z = np.asarray(z, np.float64)

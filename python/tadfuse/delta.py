@@ -182,13 +182,20 @@ class DeltaLabelStore:
         return list(self._gens.get(video, []))
 
     def add(self, video: Hashable, epoch: int, labels: npt.ArrayLike) -> None:
-        """Adds generation ``labels`` (shape ``(length, C)``) of ``video`` made at ``epoch``."""
+        """Adds generation ``labels`` (shape ``(length, C)``) of ``video`` made at ``epoch``.
+
+        An ``epoch`` equal to that of the video's latest generation *replaces* that generation
+        (e.g. a run resumed from a checkpoint saved after the refresh recomputes it): the
+        previous generation is kept, so the Δ target stays ``G^t − G^{t−1}`` instead of
+        collapsing to zero. An older ``epoch`` raises ``ValueError``.
+        """
         g = np.array(labels, dtype=np.float64, copy=True)
         if g.ndim != 2:
             raise ValueError(f"labels: must have shape (length, C), got {g.shape}")
         if not np.all(np.isfinite(g)):
             raise ValueError(f"labels: non-finite values for video {video!r}")
-        gens = self._gens.setdefault(video, [])
+        epoch = int(epoch)
+        gens = self._gens.get(video, [])
         if gens:
             if gens[-1][1].shape != g.shape:
                 raise ValueError(
@@ -196,14 +203,19 @@ class DeltaLabelStore:
                 )
             if epoch < gens[-1][0]:
                 raise ValueError(f"epoch: {epoch} is older than the latest generation ({gens[-1][0]})")
-        gens.append((int(epoch), g))
+        gens = self._gens.setdefault(video, [])
+        if gens and gens[-1][0] == epoch:
+            gens[-1] = (epoch, g)  # same refresh again: replace, do not append
+            return
+        gens.append((epoch, g))
         del gens[: -self.keep]
 
     def add_generation(
         self, epoch: int, labels: Mapping[Hashable, npt.ArrayLike] | Iterable[npt.ArrayLike]
     ) -> None:
         """Adds one generation for many videos: a mapping ``video -> labels`` or a sequence
-        indexed by video number."""
+        indexed by video number. Calling it again with the same ``epoch`` replaces that
+        generation (see :meth:`add`)."""
         items = labels.items() if isinstance(labels, Mapping) else enumerate(labels)
         for video, g in items:
             self.add(video, epoch, g)
