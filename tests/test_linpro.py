@@ -224,6 +224,53 @@ def test_input_validation():
         linpro_labels(Proposals([0], [-2.0], [2.0], [0.5]), 10, 1)
 
 
+def test_length_must_be_an_integer():
+    p = Proposals([0], [1.0], [4.0], [0.5])
+    with pytest.raises(ValueError, match="length"):
+        linpro_labels(p, 7.9, 2)  # was silently truncated to 7
+    with pytest.raises(ValueError, match="length"):
+        linpro_labels(p, float("nan"), 2)
+    with pytest.raises(ValueError, match="length"):
+        linpro_labels(p, "7", 2)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="length"):
+        linpro_labels(p, [7, 8], 2)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match=r"^length"):
+        linpro_labels(p, -1, 2)  # reported as `length`, not `lengths`
+    with pytest.raises(ValueError, match=r"^lengths"):
+        linpro_labels_batch([p, p], [10, 7.5], 2)
+    with pytest.raises(ValueError, match=r"^lengths"):
+        linpro_labels_batch([p], [True], 2)
+    # integral values of any numeric type are fine
+    ref = linpro_labels(p, 7, 2)
+    np.testing.assert_array_equal(linpro_labels(p, 7.0, 2), ref)
+    np.testing.assert_array_equal(linpro_labels(p, np.int32(7), 2), ref)
+    np.testing.assert_array_equal(linpro_labels_batch([p], np.array([7.0]), 2)[0], ref)
+
+
+def test_fused_must_be_proposals():
+    p = Proposals([0], [1.0], [4.0], [0.5])
+    as_dict = {"label": [0], "start": [1.0], "end": [4.0], "score": [0.5]}
+    with pytest.raises(TypeError, match="fused"):
+        linpro_labels(as_dict, 10, 1)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="fused"):
+        linpro_labels_batch(as_dict, [10], 1)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="fused"):
+        linpro_labels_batch(5, [10], 1)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=r"fused\[1\]"):
+        linpro_labels_batch([p, as_dict], [10, 10], 1)  # type: ignore[list-item]
+
+
+def test_infeasible_lp_without_scipy_eye_array(monkeypatch):
+    """`sparse.eye_array` is scipy >= 1.12; pyproject allows scipy 1.11, so the elastic phases
+    must not need it."""
+    monkeypatch.delattr(sparse, "eye_array", raising=False)
+    for solver in ("scipy", "auto"):
+        stats = LinproStats()
+        g = linpro_labels(Proposals([0, 0], [4.0, 4.0], [14.0, 14.0], [0.2, 0.6]), 30, 1,
+                          solver=solver, stats=stats)[:, 0]
+        assert stats.infeasible_problems == 1 and g.sum() == pytest.approx(0.2)
+
+
 def test_stacked_lp_is_block_diagonal():
     """The stacked reduced LP of a batch has one block per multi-row component (sanity of the plan)."""
     from tadfuse import _core

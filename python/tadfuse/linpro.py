@@ -12,12 +12,17 @@ LP over equivalence classes — snippets whose columns of ``W`` are identical �
 optimum; expanding each class sum uniformly over its snippets gives an optimal solution of the
 full LP that is constant on every equivalence class (the paper's "average equivalent snippets",
 done exactly). Independent components are separate LPs; one-row components have a closed form;
-all remaining components of a whole batch are stacked into one block-diagonal LP and handed to
-HiGHS in a single call.
+all remaining components of a whole batch are stacked into one block-diagonal LP, which HiGHS
+solves in a single call when every component is feasible.
 
 Infeasible systems (no ``0 ≤ g ≤ 1`` satisfies ``W g = q``; a few percent of real videos) are
 solved elastically in two phases: the minimum ``‖W g − q‖₁`` first, then the minimum ``Σ g`` at that
-residual. They are counted in :class:`LinproStats`; the output is never NaN.
+residual. To keep the feasible components out of those slower phases, an infeasible stack is first
+split into 4 parts, each re-solved as a plain LP, and an infeasible part is split again, at most
+2 levels deep (16 parts; a stack of fewer than 8 blocks is not split); only the infeasible parts
+at the bottom go through the elastic phases, up to 3 more calls each (``_solve_blocks``), so
+the number of HiGHS calls grows with the number of infeasible parts. Infeasible systems are
+counted in :class:`LinproStats`; the output is never NaN.
 
 Rows (instance ranges), in snippets, with ``s = int(start)``, ``e = int(end)``, ``n = e − s``
 (``int`` truncates toward zero) and every range clipped to the video like a numpy slice:
@@ -36,7 +41,7 @@ from __future__ import annotations
 
 import dataclasses
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 import numpy as np
@@ -97,7 +102,8 @@ class LinproStats:
     closed_form: int = 0
     #: Components solved by HiGHS (two or more rows).
     lp_components: int = 0
-    #: HiGHS invocations (the stacked LP of a batch counts once per phase).
+    #: HiGHS invocations: 1 per batch with LP components when all are feasible; more when an
+    #: infeasible stack is split and solved elastically (see ``_solve_blocks``).
     lp_solves: int = 0
     #: Problems with at least one infeasible component (solved elastically).
     infeasible_problems: int = 0
@@ -342,7 +348,9 @@ def _elastic_matrix(a: _Csc) -> sparse.csc_array:
     """``[A  I  −I]``: the equality rows with residual slacks ``r⁺, r⁻ ≥ 0``."""
     from scipy import sparse
 
-    eye = sparse.eye_array(a.shape[0], format="csc")
+    m = a.shape[0]
+    # built directly: sparse.eye_array needs scipy >= 1.12 and we support 1.11
+    eye = sparse.csc_array((np.ones(m), np.arange(m), np.arange(m + 1)), shape=(m, m))
     return sparse.hstack([a.scipy(), eye, -eye], format="csc")
 
 
@@ -460,7 +468,7 @@ def _split_infeasible(
     """The stack is infeasible but no row is out of reach: phase 1 (minimum L1 residual of
     every block, one call) finds the infeasible blocks; the feasible ones are solved again as
     one plain LP, and the infeasible ones get phase 2 (minimum ``Σh`` at their minimum
-    residual) — three more calls, whatever the number of infeasible blocks."""
+    residual) — at most three more calls, whatever the number of infeasible blocks."""
     n = a.shape[1]
     block_l1 = _min_residual(a, b, ub, row_block, num_blocks, solve)
     infeasible = block_l1 > FEASIBILITY_TOL
@@ -486,6 +494,21 @@ def _split_infeasible(
 # Labels
 
 
+def _lengths(values: npt.ArrayLike, name: str) -> np.ndarray:
+    """Integer lengths as int64, shape ``(V,)``; non-integer values (``7.9``, ``"7"``) raise
+    ``ValueError`` naming ``name`` instead of being truncated."""
+    try:
+        raw = np.asarray(values)
+    except (TypeError, ValueError) as e:
+        raise ValueError(f"{name}: must be integers, got {values!r}") from e
+    if raw.dtype == bool or raw.dtype.kind not in "iuf":
+        raise ValueError(f"{name}: must be integers, got {values!r} (dtype {raw.dtype})")
+    if raw.dtype.kind == "f" and not np.all(np.isfinite(raw) & (raw == np.round(raw))):
+        bad = raw[~(np.isfinite(raw) & (raw == np.round(raw)))].reshape(-1)[0]
+        raise ValueError(f"{name}: must be integers, got {float(bad)!r}")
+    return np.ascontiguousarray(raw, dtype=np.int64).reshape(-1)
+
+
 def _gather(
     fused: Proposals | Sequence[Proposals], num_videos: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -493,7 +516,14 @@ def _gather(
         if fused.video is None:
             raise ValueError("fused: a single Proposals for a batch needs a `video` column")
         return fused.video, fused.label, fused.start, fused.end, fused.score
+    if isinstance(fused, (Mapping, str, bytes)) or not isinstance(fused, Iterable):
+        raise TypeError(
+            f"fused: expected a Proposals or a sequence of Proposals, got {type(fused).__name__}"
+        )
     parts = list(fused)
+    for k, p in enumerate(parts):
+        if not isinstance(p, Proposals):
+            raise TypeError(f"fused[{k}]: expected Proposals, got {type(p).__name__}")
     if len(parts) != num_videos:
         raise ValueError(f"fused: got {len(parts)} Proposals for {num_videos} lengths")
     video = np.repeat(np.arange(num_videos, dtype=np.int64), [len(p) for p in parts])
@@ -534,10 +564,16 @@ def linpro_labels_batch(
         ``[0, 1]``, 0 for classes without instances. They are views into one buffer.
 
     The (video, class) problems are partitioned in parallel in Rust; one-row components are
-    solved in closed form and all other components of the batch by one block-diagonal HiGHS LP
-    (four HiGHS calls when some are infeasible, see ``_solve_blocks``).
+    solved in closed form and all other components of the batch by one block-diagonal HiGHS LP.
+    That is one HiGHS call when every component is feasible; an infeasible stack is split into
+    4 parts, re-solved separately, and split again up to 2 levels deep, and each infeasible
+    part at the bottom takes up to 3 more calls for the elastic phases (``_solve_blocks``;
+    the count is ``stats.lp_solves``).
+
+    Raises ``ValueError`` for non-integer or negative ``lengths`` and ``TypeError`` when
+    ``fused`` is neither a ``Proposals`` nor a sequence of them.
     """
-    lens = np.ascontiguousarray(lengths, dtype=np.int64).reshape(-1)
+    lens = _lengths(lengths, "lengths")
     if lens.size and lens.min() < 0:
         raise ValueError("lengths: must be >= 0")
     num_classes = int(num_classes)
@@ -615,10 +651,18 @@ def linpro_labels(
 
     ``fused``: the video's fused instances (``label`` = output column, ``start``/``end`` in
     snippets, ``score`` = right-hand side); a ``video`` column, if present, is ignored.
-    ``length``: snippets. Other arguments as in :func:`linpro_labels_batch`. Classes without
-    instances get 0.
+    ``length``: snippets, a non-negative integer (``ValueError`` naming ``length`` otherwise).
+    Other arguments as in :func:`linpro_labels_batch`. Classes without instances get 0.
+    ``TypeError`` when ``fused`` is not a ``Proposals``.
     """
+    if not isinstance(fused, Proposals):
+        raise TypeError(f"fused: expected a Proposals, got {type(fused).__name__}")
+    if np.ndim(length) != 0:
+        raise ValueError(f"length: must be one integer, got {length!r}")
+    n = _lengths(length, "length")
+    if n[0] < 0:
+        raise ValueError(f"length: must be >= 0, got {int(n[0])}")
     one = Proposals._trusted(fused.label, fused.start, fused.end, fused.score, fused.inner, None)
     return linpro_labels_batch(
-        [one], [int(length)], num_classes, preset=preset, alpha=alpha, solver=solver, stats=stats
+        [one], n, num_classes, preset=preset, alpha=alpha, solver=solver, stats=stats
     )[0]
