@@ -68,3 +68,62 @@ def test_console_script_runs():
 def test_module_entry_point():
     r = subprocess.run([sys.executable, "-m", "tadfuse.cli", "--help"], capture_output=True, text=True, timeout=60)
     assert r.returncode == 0 and "demo" in r.stdout
+
+
+def _assert_user_error(capsys, rc, *needles):
+    err = capsys.readouterr().err
+    assert rc == 2, err
+    assert err.startswith("tadfuse: error: ") and "Traceback" not in err, err
+    for n in needles:
+        assert n in err, (n, err)
+    return err
+
+
+def test_missing_file_is_a_one_line_error(tmp_path, capsys):
+    missing = str(tmp_path / "nope.json")
+    rc = main(["eval", "--gt", missing, "--pred", str(tmp_path / "x.json")])
+    _assert_user_error(capsys, rc, "nope.json", "not found")
+    # the video list too (it used to exit with status 1 through SystemExit)
+    gt = tmp_path / "gt.json"
+    gt.write_text('{"database": {"v": {"subset": "test", "annotations": '
+                  '[{"segment": [0, 1], "label": "a"}]}}}')
+    rc = main(["eval", "--gt", str(gt), "--pred", str(gt), "--videos", str(tmp_path / "list.txt")])
+    _assert_user_error(capsys, rc, "list.txt")
+
+
+def test_malformed_input_is_a_one_line_error(tmp_path, capsys):
+    bad = tmp_path / "bad.json"
+    bad.write_text("{not json")
+    rc = main(["eval", "--gt", str(bad), "--pred", str(bad)])
+    _assert_user_error(capsys, rc, "bad.json", "not valid JSON")
+    gt = tmp_path / "gt.json"
+    gt.write_text('{"database": {"v": {"subset": "test", "annotations": '
+                  '[{"segment": [0, 1], "label": "a"}]}}}')
+    pred = tmp_path / "pred.json"
+    pred.write_text('{"results": {"v": [{"label": "a", "segment": [0, 1]}]}}')  # no score
+    rc = main(["eval", "--gt", str(gt), "--pred", str(pred)])
+    _assert_user_error(capsys, rc, "pred.json", "'score'")
+    # a folder that is no dataset: the data module's DataFormatError (a ValueError)
+    rc = main(["data", "info", str(tmp_path)])
+    _assert_user_error(capsys, rc)
+
+
+def test_traceback_flag_and_bugs_keep_the_traceback(tmp_path, monkeypatch):
+    with pytest.raises(FileNotFoundError, match="nope.json"):
+        main(["--traceback", "eval", "--gt", str(tmp_path / "nope.json"), "--pred", "x.json"])
+
+    def bug(args):
+        raise ZeroDivisionError("a bug")
+
+    import tadfuse.cli_commands as cc
+
+    monkeypatch.setattr(cc, "_eval", bug)
+    with pytest.raises(ZeroDivisionError):
+        main(["eval", "--gt", "g.json", "--pred", "p.json"])
+
+
+def test_user_error_from_the_console_entry_point(tmp_path):
+    r = subprocess.run([sys.executable, "-m", "tadfuse.cli", "eval", "--gt", str(tmp_path / "nope.json"),
+                        "--pred", "x.json"], capture_output=True, text=True, timeout=60, check=False)
+    assert r.returncode == 2 and "tadfuse: error:" in r.stderr and "nope.json" in r.stderr
+    assert "Traceback" not in r.stderr

@@ -178,16 +178,56 @@ def test_labels_absent_from_ground_truth_are_ignored_with_warning() -> None:
     assert "swim" not in res.ap_per_class and "fly" not in res.ap_per_class
 
 
-def test_integer_labels_index_class_names() -> None:
+def test_integer_labels_index_class_names_only_when_asked() -> None:
     preds = _preds_json()
     gt = GroundTruth.from_activitynet(_gt_json())
     assert gt.class_names == ("jump", "run", "swim")  # sorted over all subsets
     for dets in preds["results"].values():
         for d in dets:
             d["label"] = gt.class_names.index(d["label"])
-    a = evaluate(gt, preds, subset="validation", tiou_thresholds=[0.5])
+    a = evaluate(gt, preds, subset="validation", tiou_thresholds=[0.5], integer_labels="index")
     b = evaluate(gt, _preds_json(), subset="validation", tiou_thresholds=[0.5])
     np.testing.assert_array_equal(a.mAP, b.mAP)
+    # by default an integer is a class *name*: 0/1 are not classes here, so they are ignored
+    # with a warning that points at integer_labels='index'
+    with pytest.warns(EvaluationWarning, match=r"labels .*'0'.*'1'.*integer_labels='index'"):
+        res = evaluate(gt, preds, subset="validation", tiou_thresholds=[0.5])
+    assert res.mAP[0] == 0.0 and b.mAP[0] > 0
+    with pytest.raises(ValueError, match="integer_labels"):
+        evaluate(gt, preds, subset="validation", integer_labels="position")
+
+
+def _int_label_case(n_classes: int = 12) -> tuple[dict, dict]:
+    """One video, class c at [20c, 20c + 10] s with integer labels; perfect predictions."""
+    gt = {"database": {"v": {"subset": "test", "duration": 20.0 * n_classes, "annotations": [
+        {"segment": [20.0 * c, 20.0 * c + 10.0], "label": c} for c in range(n_classes)]}}}
+    preds = {"results": {"v": [
+        {"label": c, "score": 0.9, "segment": [20.0 * c, 20.0 * c + 10.0]} for c in range(n_classes)]}}
+    return gt, preds
+
+
+def test_integer_labels_match_by_value_not_text_sorted_position() -> None:
+    # Regression: GT integer labels were stringified and text-sorted ("0","1","10","11","2",...)
+    # while a result's integer label was a position in that list (3 -> "11"): mAP 0.167, not 1.
+    gt, preds = _int_label_case()
+    res = evaluate(gt, preds, tiou_thresholds=[0.5])
+    assert res.mAP[0] == pytest.approx(1.0)
+    # string labels on either side mean the same classes
+    str_preds = json.loads(json.dumps(preds))
+    for d in str_preds["results"]["v"]:
+        d["label"] = str(d["label"])
+    assert evaluate(gt, str_preds, tiou_thresholds=[0.5]).mAP[0] == pytest.approx(1.0)
+    str_gt = json.loads(json.dumps(gt))
+    for a in str_gt["database"]["v"]["annotations"]:
+        a["label"] = str(a["label"])
+    assert evaluate(str_gt, preds, tiou_thresholds=[0.5]).mAP[0] == pytest.approx(1.0)
+    # an all-integer label set is ordered numerically, so names and positions agree
+    assert GroundTruth.from_activitynet(gt).class_names == tuple(str(c) for c in range(12))
+    assert GroundTruth.from_activitynet(str_gt).class_names[:3] == ("0", "1", "10")  # text labels: text order
+    props = proposals_from_activitynet(preds, GroundTruth.from_activitynet(str_gt).class_names,
+                                       snippet_seconds=1.0)
+    names = GroundTruth.from_activitynet(str_gt).class_names
+    assert [names[c] for c in props["v"].label] == [str(c) for c in range(12)]
 
 
 def test_zero_length_segments() -> None:
@@ -515,3 +555,20 @@ def test_eval_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     expected = evaluate(_gt_json(), _preds_json(), subset="validation", tiou_thresholds=[0.3, 0.5, 0.7])
     np.testing.assert_allclose(saved["mAP"], expected.mAP)
     assert saved["videos"] == ["v1", "v2", "v3"]
+
+
+def test_eval_cli_integer_labels(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    gt, preds = _int_label_case()
+    (tmp_path / "gt.json").write_text(json.dumps(gt))
+    (tmp_path / "pred.json").write_text(json.dumps(preds))
+    args = ["eval", "--gt", str(tmp_path / "gt.json"), "--pred", str(tmp_path / "pred.json"),
+            "--tiou", "0.5", "--json", str(tmp_path / "res.json")]
+    assert _run_cli(args) == 0
+    assert json.loads((tmp_path / "res.json").read_text())["mAP"] == [pytest.approx(1.0)]
+    # positions into a class list of names, on request
+    named = {"database": {"v": {"subset": "test", "annotations": [
+        {"segment": a["segment"], "label": f"c{a['label']:02d}"} for a in gt["database"]["v"]["annotations"]]}}}
+    (tmp_path / "named.json").write_text(json.dumps(named))
+    args[2] = str(tmp_path / "named.json")
+    assert _run_cli(args + ["--integer-labels", "index"]) == 0
+    assert json.loads((tmp_path / "res.json").read_text())["mAP"] == [pytest.approx(1.0)]

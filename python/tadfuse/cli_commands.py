@@ -21,7 +21,7 @@ def _read_video_list(path: str) -> list[str]:
     try:
         lines = p.read_text(encoding="utf-8").splitlines()
     except FileNotFoundError:
-        raise SystemExit(f"tadfuse: {p}: video list not found") from None
+        raise FileNotFoundError(f"{p}: video list not found") from None
     return [ln.split()[0] for ln in lines if ln.strip() and not ln.lstrip().startswith("#")]
 
 
@@ -50,6 +50,7 @@ def _eval(args: argparse.Namespace) -> int:
         unknown_videos=args.unknown_videos,
         ambiguous=args.ambiguous,
         zero_map_bug=args.zero_map_bug,
+        integer_labels=args.integer_labels,
     )
     print(result)
     if args.per_class:
@@ -92,6 +93,9 @@ def add_eval_command(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("--ambiguous", metavar="FILE", help="wtalc: Ambiguous_test.txt to use instead of the ground truth's")
     p.add_argument("--zero-map-bug", action="store_true",
                    help="wtalc: reproduce the original's mAP 0 when a class has no prediction")
+    p.add_argument("--integer-labels", choices=("name", "index"), default="name",
+                   help="integer labels in --pred: 'name' matches 3 to the class named '3' (default); "
+                   "'index' reads 3 as a position in the ground truth's class list")
     p.add_argument("--per-class", action="store_true", help="also print AP per class")
     p.add_argument("--json", metavar="OUT", help="write the result (fractions, video list, notes) as JSON")
     p.set_defaults(func=_eval)
@@ -214,7 +218,11 @@ def add_data_command(subparsers: Any) -> argparse.ArgumentParser:
 def _plot(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from tadfuse.evaluation import as_ground_truth, proposals_from_activitynet
+    from tadfuse.evaluation import (
+        as_ground_truth,
+        proposals_from_activitynet,
+        read_activitynet_results,
+    )
     from tadfuse.proposals import SNIPPET_SECONDS
     from tadfuse.viz import load_cas_file, save_timeline, timeline_rows_from_cas
 
@@ -227,7 +235,7 @@ def _plot(args: argparse.Namespace) -> int:
         labels: set[str] = set()
         for path in (args.pred, args.nms, args.proposals):
             if path:
-                for dets in json.loads(Path(path).read_text())["results"].values():
+                for dets in read_activitynet_results(path)["results"].values():
                     labels |= {str(d["label"]) for d in dets}
         class_names = sorted(labels)
 
@@ -242,8 +250,8 @@ def _plot(args: argparse.Namespace) -> int:
     rows: dict[str, dict[str, Any]] = {}
     for key, path in (("fused", args.pred), ("nms", args.nms), ("proposals", args.proposals)):
         if path:
-            data = json.loads(Path(path).read_text())
-            vids = [str(v) for v in data.get("results", {})]
+            data = read_activitynet_results(path)  # validated: names the file and what is wrong
+            vids = [str(v) for v in data["results"]]
             ss = {v: timebase(v)[0] for v in vids}
             off = {v: timebase(v)[1] for v in vids}
             for vid, p in proposals_from_activitynet(data, class_names, snippet_seconds=ss, offset_seconds=off).items():

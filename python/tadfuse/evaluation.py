@@ -414,8 +414,13 @@ class GroundTruth:
         ``"ambiguous": [[start_s, end_s], ...]`` per video, a top-level ``"class_names"``
         list that fixes the class order, and a top-level ``"tadfuse"`` block whose
         ``snippet_seconds``/``offset_seconds`` give the feature timebase. Otherwise ``class_names`` defaults to the sorted set of
-        labels in the whole database (all subsets), so integer labels mean the same thing for
-        every subset.
+        labels in the whole database (all subsets), so the class order is the same for every
+        subset.
+
+        Labels are class *names*: a JSON integer label ``3`` is the class named ``"3"`` (labels
+        are stored as strings; a result JSON's ``3`` or ``"3"`` matches it). When every label in
+        the file is a JSON integer the default order is numeric (``"2"`` before ``"10"``),
+        otherwise it is text order.
 
         Raises ``ValueError`` naming the file, the video and what is wrong.
         """
@@ -425,6 +430,7 @@ class GroundTruth:
             raise ValueError(f"{name}: missing key 'database' (the ActivityNet ground-truth layout)")
         videos, subsets, durations, ambiguous = [], [], [], []
         rows: list[tuple[int, str, float, float]] = []
+        raw_labels: list[Any] = []  # labels as written (to detect all-integer label sets)
         for vi, (vid, entry) in enumerate(db.items()):
             where = f"{name}: database[{vid!r}]"
             if not isinstance(entry, Mapping):
@@ -447,6 +453,7 @@ class GroundTruth:
                 if not isinstance(ann, Mapping) or "segment" not in ann or "label" not in ann:
                     raise ValueError(f"{w}: needs keys 'segment' and 'label'")
                 s, e = _segment(ann["segment"], w)
+                raw_labels.append(ann["label"])
                 rows.append((vi, str(ann["label"]), s, e))
             for k, seg in enumerate(entry.get("ambiguous", ())):
                 s, e = _segment(seg, f"{where}['ambiguous'][{k}]")
@@ -454,7 +461,10 @@ class GroundTruth:
         if class_names is None and isinstance(data.get("class_names"), list):
             class_names = [str(c) for c in data["class_names"]]
         if class_names is None:
-            class_names = sorted({r[1] for r in rows})
+            if raw_labels and all(isinstance(x, int) and not isinstance(x, bool) for x in raw_labels):
+                class_names = [str(x) for x in sorted(set(raw_labels))]  # numeric, not "10" < "2"
+            else:
+                class_names = sorted({r[1] for r in rows})
         class_names = tuple(str(c) for c in class_names)
         cindex = {c: i for i, c in enumerate(class_names)}
         unknown = sorted({r[1] for r in rows} - set(cindex))
@@ -598,6 +608,25 @@ class _Predictions:
     unit: Literal["seconds", "snippets"]
     unknown_labels: dict[str, int]  # label as written -> count, for labels not in class_names
     all_videos: list[str]  # every video key, in input order (including videos without rows)
+    unknown_int_labels: bool = False  # some unknown label was a JSON integer (for the hint)
+
+
+#: How a result JSON's integer labels are read (see `evaluate`).
+_INTEGER_LABEL_MODES = ("name", "index")
+
+
+def _check_integer_labels(integer_labels: str) -> None:
+    if integer_labels not in _INTEGER_LABEL_MODES:
+        raise ValueError(
+            f"integer_labels must be one of {_INTEGER_LABEL_MODES}, got {integer_labels!r}"
+        )
+
+
+def _integer_label_hint(preds: _Predictions, integer_labels: str) -> str:
+    if preds.unknown_int_labels and integer_labels == "name":
+        return (" (integer labels are matched by name, e.g. 3 is the class '3'; pass "
+                "integer_labels='index' if they are positions in class_names)")
+    return ""
 
 
 def proposals_by_video(proposals: Proposals, video_names: Sequence[str]) -> dict[str, Proposals]:
@@ -644,8 +673,17 @@ def _predictions_from_proposals(
 
 
 def _predictions_from_activitynet(
-    source: PathLike | Mapping[str, Any], class_names: Sequence[str], name: str | None = None
+    source: PathLike | Mapping[str, Any],
+    class_names: Sequence[str],
+    name: str | None = None,
+    integer_labels: str = "name",
 ) -> _Predictions:
+    """Parse a result JSON. A string label is looked up by name; an integer label by its
+    decimal name (``3`` -> ``"3"``, the same class a ground-truth label ``3`` or ``"3"``
+    defines) unless ``integer_labels == "index"``, which reads it as a position in
+    ``class_names`` (explicit opt-in only: a position in a derived, sorted class list is
+    easily not the class the producer meant)."""
+    _check_integer_labels(integer_labels)
     data, default_name = _read_json(source, "predictions")
     name = name or default_name
     results = data.get("results")
@@ -659,6 +697,7 @@ def _predictions_from_activitynet(
     end: list[float] = []
     score: list[float] = []
     unknown: dict[str, int] = {}
+    unknown_int = False
     for vid, dets in results.items():
         where = f"{name}: results[{vid!r}]"
         if not isinstance(dets, list):
@@ -680,12 +719,13 @@ def _predictions_from_activitynet(
             lab = det["label"]
             if isinstance(lab, bool) or not isinstance(lab, (str, int)):
                 raise ValueError(f"{w}: 'label' must be a class name or an integer, got {lab!r}")
-            if isinstance(lab, int):
+            if isinstance(lab, int) and integer_labels == "index":
                 idx = lab if 0 <= lab < n_c else -1
             else:
-                idx = cindex.get(lab, -1)
+                idx = cindex.get(str(lab), -1)
             if idx < 0:
                 unknown[str(lab)] = unknown.get(str(lab), 0) + 1
+                unknown_int |= isinstance(lab, int)
             videos.append(str(vid))
             label.append(idx)
             start.append(s)
@@ -693,10 +733,10 @@ def _predictions_from_activitynet(
             score.append(sc)
     return _Predictions(videos, np.asarray(label, np.int64), np.asarray(start, np.float64),
                         np.asarray(end, np.float64), np.asarray(score, np.float64), "seconds",
-                        unknown, [str(v) for v in results])
+                        unknown, [str(v) for v in results], unknown_int)
 
 
-def _as_predictions(obj: Any, class_names: Sequence[str]) -> _Predictions:
+def _as_predictions(obj: Any, class_names: Sequence[str], integer_labels: str = "name") -> _Predictions:
     if isinstance(obj, Proposals):
         raise TypeError(
             "predictions: a bare Proposals has no video names; pass {video_name: Proposals} "
@@ -710,7 +750,7 @@ def _as_predictions(obj: Any, class_names: Sequence[str]) -> _Predictions:
             "or {video_name: Proposals}"
         )
     if isinstance(obj, (str, os.PathLike, Mapping)):
-        return _predictions_from_activitynet(obj, class_names)
+        return _predictions_from_activitynet(obj, class_names, integer_labels=integer_labels)
     raise TypeError(
         "predictions must be {video_name: Proposals} or an ActivityNet result JSON path/dict; "
         f"got {type(obj).__name__}"
@@ -760,18 +800,21 @@ def proposals_from_activitynet(
     *,
     snippet_seconds: float | Mapping[str, float] = SNIPPET_SECONDS,
     offset_seconds: float | Mapping[str, float] = 0.0,
+    integer_labels: Literal["name", "index"] = "name",
 ) -> dict[str, Proposals]:
     """An ActivityNet result JSON (seconds) → ``{video: Proposals}`` in snippets, the inverse of
     `activitynet_results`: ``snippets = (seconds - offset_seconds) / snippet_seconds``.
 
-    Labels are mapped through ``class_names`` (names, or integer indices); detections with a
-    label outside ``class_names`` are dropped with an `EvaluationWarning` giving the count.
+    Labels are looked up by name in ``class_names``; an integer label ``3`` is the class named
+    ``"3"``, unless ``integer_labels="index"`` (then it is ``class_names[3]``). Detections with
+    a label outside ``class_names`` are dropped with an `EvaluationWarning` giving the count.
     ``inner`` is set to the score. Row order is kept.
     """
-    preds = _predictions_from_activitynet(source, class_names)
+    preds = _predictions_from_activitynet(source, class_names, integer_labels=integer_labels)
     if preds.unknown_labels:
         _warn(f"{sum(preds.unknown_labels.values())} detection(s) with labels not in class_names "
-              f"were dropped: {sorted(preds.unknown_labels)[:8]}")
+              f"were dropped: {sorted(preds.unknown_labels)[:8]}"
+              + _integer_label_hint(preds, integer_labels))
     out: dict[str, Proposals] = {}
     order: dict[str, list[int]] = {}
     for i, v in enumerate(preds.video):
@@ -813,7 +856,8 @@ def write_activitynet_results(
 def read_activitynet_results(source: PathLike | Mapping[str, Any]) -> dict[str, Any]:
     """Read and validate an ActivityNet result JSON; returns the parsed dict.
 
-    Every detection must have ``label`` (a class name or an integer), a finite ``score`` and a
+    Every detection must have ``label`` (a class name; a JSON integer is read as the name
+    ``str(label)``), a finite ``score`` and a
     ``segment`` [start, end] in seconds with ``end >= start``; otherwise ``ValueError`` names
     the file, video and detection index. ``version``/``external_data`` are optional.
     """
@@ -1051,6 +1095,7 @@ def evaluate(
     unknown_videos: Literal["false_positive", "drop", "error"] | None = None,
     ambiguous: PathLike | Sequence[tuple[str, float, float]] | None = None,
     zero_map_bug: bool = False,
+    integer_labels: Literal["name", "index"] = "name",
 ) -> EvalResult:
     """Detection mAP of ``predictions`` against ``ground_truth`` under a named protocol.
 
@@ -1061,8 +1106,8 @@ def evaluate(
         annotation folder, or an ActivityNet ground-truth JSON (path or dict).
     predictions
         ``{video_name: Proposals}`` (time in snippets, integer labels indexing the ground truth's
-        ``class_names``), or an ActivityNet result JSON (path or dict; seconds; labels as class
-        names or integer indices).
+        ``class_names``), or an ActivityNet result JSON (path or dict; seconds; labels are class
+        names, see ``integer_labels``).
     tiou_thresholds
         IoU thresholds in (0, 1]. Default: 0.1:0.1:0.7 for ``wtalc``, 0.5:0.05:0.95 for ``anet``.
     protocol
@@ -1092,6 +1137,13 @@ def evaluate(
     zero_map_bug
         ``wtalc`` only: reproduce the original's bug that returns mAP 0 at every threshold when
         any evaluated class has no prediction (after ambiguous filtering).
+    integer_labels
+        How integer labels in a result JSON are read. ``"name"`` (default): by value, as the
+        class named ``str(label)``, so ``3`` matches a ground-truth label ``3`` or ``"3"``
+        whatever the class order (the official ActivityNet code also matches by value).
+        ``"index"``: as a position in the ground truth's ``class_names`` (``gt.class_names[3]``;
+        with derived class names that order is the sorted label set). Unmatched integer labels
+        are ignored with a warning that mentions this option. Not used for ``Proposals``.
 
     Returns
     -------
@@ -1150,7 +1202,8 @@ def evaluate(
     n_v = len(gt.videos)
 
     # ---- predictions ----------------------------------------------------------------------
-    preds = _as_predictions(predictions, gt.class_names)
+    _check_integer_labels(integer_labels)
+    preds = _as_predictions(predictions, gt.class_names, integer_labels)
     n_in = len(preds.video)
     vidx = np.fromiter((gt._index.get(v, -1) for v in preds.video), np.int64, n_in)
     keep = np.ones(n_in, bool)
@@ -1184,7 +1237,7 @@ def evaluate(
         names = sorted(set(preds.unknown_labels) |
                        {gt.class_names[c] for c in np.unique(preds.label[bad_lab]) if c >= 0})
         msg = (f"{int(bad_lab.sum())} prediction(s) with labels that have no ground truth in the "
-               f"evaluated videos were ignored: {names[:8]}")
+               f"evaluated videos were ignored: {names[:8]}" + _integer_label_hint(preds, integer_labels))
         _warn(msg)
         notes.append(msg)
         keep &= lab_ok
