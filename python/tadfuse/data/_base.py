@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import abc
 import os
 import pickle
 import warnings
@@ -71,8 +72,9 @@ class FeatureStore(Sequence[np.ndarray]):
             raise IndexError(f"video index {index} out of range for {len(self)} videos")
         return self._get(i)
 
+    @abc.abstractmethod
     def _get(self, i: int) -> np.ndarray:
-        raise NotImplementedError
+        """Features of video ``i`` (``0 <= i < len(self)``), checked."""
 
     def validate(self) -> None:
         """Check every video's features (finite values); raises `DataFormatError`."""
