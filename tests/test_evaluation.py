@@ -572,3 +572,36 @@ def test_eval_cli_integer_labels(tmp_path: Path, capsys: pytest.CaptureFixture[s
     args[2] = str(tmp_path / "named.json")
     assert _run_cli(args + ["--integer-labels", "index"]) == 0
     assert json.loads((tmp_path / "res.json").read_text())["mAP"] == [pytest.approx(1.0)]
+
+
+def test_cli_options_named_in_errors() -> None:
+    with pytest.raises(ValueError, match=r"pass subset= or videos= \(CLI: --subset or --videos\)"):
+        evaluate(_gt_json(), _preds_json())
+    gt = GroundTruth(videos=["a"], subsets=["test"], class_names=["x"], video=[0], label=[0],
+                     start=[0.0], end=[6.4])  # no timebase
+    with pytest.raises(ValueError, match=r"pass snippet_seconds= \(CLI: --snippet-seconds\)"):
+        evaluate(gt, {"a": Proposals([0], [0.0], [10.0], [0.5])})
+    with pytest.raises(ValueError, match=r"pass snippet_seconds= \(CLI: --snippet-seconds\)"):
+        evaluate(gt, {"a": Proposals([0], [0.0], [10.0], [0.5])}, protocol="wtalc")
+
+
+def test_wtalc_notes_on_rounding_and_short_segments() -> None:
+    """Under wtalc, predictions in seconds are truncated to snippets and the ground truth is
+    rounded (as in the original), so the ground truth scored against itself stays below 1.0; the
+    17 THUMOS14 test segments shorter than one snippet can never be matched."""
+    from tadfuse.data import load_wtalc, thumos14_annotation_dir
+
+    ds = load_wtalc(thumos14_annotation_dir(), features=False)
+    gt = ds.ground_truth("test")
+    as_results = {"results": {v: [{"label": gt.class_names[c], "segment": [float(a), float(b)], "score": 1.0}
+                                  for c, (a, b) in zip(*gt.segments(v))] for v in gt.videos}}
+    res = evaluate(ds, as_results, protocol="wtalc")
+    assert res.mAP[-1] < 0.7 and res.mAP[0] < 1.0
+    assert any("17 ground-truth segment(s) are shorter than one snippet" in n for n in res.notes)
+    assert any("truncated to snippets while the ground truth is rounded" in n for n in res.notes)
+    np.testing.assert_allclose(evaluate(ds, as_results, subset="test").mAP, 1.0)  # anet: exact
+    # predictions in snippets get no truncation note; no short segments, no count
+    g = GroundTruth(videos=["a"], subsets=["test"], class_names=["x"], video=[0], label=[0], start=[0.0],
+                    end=[6.4], snippet_seconds=0.64, ambiguous_video=[0], ambiguous_start=[20.0], ambiguous_end=[21.0])
+    res = evaluate(g, {"a": Proposals([0], [0.0], [10.0], [0.5])}, protocol="wtalc")
+    assert not any("truncated" in n or "shorter than one snippet" in n for n in res.notes)

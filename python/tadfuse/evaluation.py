@@ -23,6 +23,11 @@ differ in how overlap is measured and which predictions take part.
     with at least one ground-truth segment are evaluated (predictions elsewhere are dropped).
     Matching and AP are as for ``anet``. The original returns mAP 0 for *every* class when any
     class has no predictions; that bug is reproduced only with ``zero_map_bug=True``.
+    Predictions in seconds (result JSON) are *truncated* to snippets (``int(t * f)``) while the
+    ground truth is *rounded*, as in the original code, so the ground truth scored against itself
+    does not reach mAP 1.0 under ``wtalc`` (a note says so), and ground-truth segments shorter than
+    one snippet after rounding (an empty snippet range) can never be matched (noted with their
+    count).
 
 Ties are broken deterministically everywhere: predictions of equal score keep their input order;
 among equally good ground-truth candidates the lowest index (input order) wins. The official
@@ -1177,7 +1182,7 @@ def evaluate(
     if subset is None and videos is None and len(gt_all.subset_counts()) > 1:
         raise ValueError(
             f"the ground truth ({gt_all.source}) holds several subsets {gt_all.subset_counts()}; "
-            "pass subset= (or videos=) to say which videos are evaluated"
+            "pass subset= or videos= (CLI: --subset or --videos) to say which videos are evaluated"
         )
     exclude = list(exclude)
     gt = gt_all.select(subset=subset, videos=videos, exclude=exclude)
@@ -1255,7 +1260,7 @@ def evaluate(
         if bad.size:
             raise ValueError(
                 f"{why}, but the ground truth ({gt.source}) has no timebase for video "
-                f"{gt.videos[vidx[bad[0]]]!r}; pass snippet_seconds="
+                f"{gt.videos[vidx[bad[0]]]!r}; pass snippet_seconds= (CLI: --snippet-seconds)"
             )
 
     start, end = preds.start, preds.end
@@ -1274,16 +1279,24 @@ def evaluate(
             bad = int(np.flatnonzero(~np.isfinite(ss_v))[0])
             raise ValueError(
                 f"the wtalc protocol needs a timebase for every video; {gt.videos[bad]!r} has none "
-                f"in {gt.source}; pass snippet_seconds="
+                f"in {gt.source}; pass snippet_seconds= (CLI: --snippet-seconds)"
             )
         factor = 1.0 / ss_v  # 25/16 exactly for 16/25 s
         gt_a = np.round(gt.start * factor[gt.video]).astype(np.int64)
         gt_b = np.round(gt.end * factor[gt.video]).astype(np.int64)
+        n_empty = int(np.sum(gt_a >= gt_b))
+        if n_empty:
+            notes.append(f"{n_empty} ground-truth segment(s) are shorter than one snippet after rounding "
+                         "(empty snippet range) and can never be matched under the wtalc protocol")
         if preds.unit == "seconds":
             rows = np.flatnonzero(in_list)
             f = np.ones(n_in)
             f[rows] = factor[vidx[rows]]
             start, end = _snap_trunc(start * f), _snap_trunc(end * f)
+            if rows.size:
+                notes.append("predictions in seconds are truncated to snippets while the ground truth "
+                             "is rounded (as in the original wtalc code), so even the ground truth itself "
+                             "can score below mAP 1.0 under this protocol")
         else:
             start, end = np.trunc(start).astype(np.int64), np.trunc(end).astype(np.int64)
         # ambiguous filtering
