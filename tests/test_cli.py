@@ -59,9 +59,21 @@ def test_synthetic_tcam_rejects_bad_sizes():
         synthetic_tcam(0, 3, np.random.default_rng(0))
 
 
-@pytest.mark.skipif(shutil.which("tadfuse") is None, reason="console script not on PATH")
+def _console_script() -> str | None:
+    """The ``tadfuse`` script of the running interpreter's environment (beside
+    ``sys.executable``, e.g. ``.venv/bin/tadfuse``), else the one on PATH."""
+    from pathlib import Path
+
+    for name in ("tadfuse", "tadfuse.exe"):
+        here = Path(sys.executable).parent / name
+        if here.is_file():
+            return str(here)
+    return shutil.which("tadfuse")
+
+
+@pytest.mark.skipif(_console_script() is None, reason="no tadfuse console script beside sys.executable or on PATH")
 def test_console_script_runs():
-    r = subprocess.run(["tadfuse", "--help"], capture_output=True, text=True, timeout=60)
+    r = subprocess.run([_console_script(), "--help"], capture_output=True, text=True, timeout=60)
     assert r.returncode == 0 and "demo" in r.stdout
 
 
@@ -127,3 +139,43 @@ def test_user_error_from_the_console_entry_point(tmp_path):
                         "--pred", "x.json"], capture_output=True, text=True, timeout=60, check=False)
     assert r.returncode == 2 and "tadfuse: error:" in r.stderr and "nope.json" in r.stderr
     assert "Traceback" not in r.stderr
+
+
+def test_synth_option_misuse_is_a_one_line_error(tmp_path, capsys):
+    # used to raise SystemExit (exit status 1)
+    rc = main(["data", "synth", "--kind", "thumos14-structured", "--out", str(tmp_path / "x"), "--num-videos", "3"])
+    _assert_user_error(capsys, rc, "--num-videos/--num-classes apply to --kind toy only")
+    rc = main(["data", "synth", "--kind", "toy", "--out", str(tmp_path / "y"), "--format", "folders",
+               "--layout", "flat"])
+    _assert_user_error(capsys, rc, "--layout applies to --format wtalc only")
+    assert not (tmp_path / "x").exists() and not (tmp_path / "y").exists()
+
+
+def _plot_gt(tmp_path):
+    import json
+
+    gt = tmp_path / "gt.json"
+    gt.write_text(json.dumps({"database": {
+        "v1": {"subset": "test", "duration": 20.0, "annotations": [{"segment": [1.0, 5.0], "label": "a"}]},
+        "v2": {"subset": "test", "duration": 20.0, "annotations": [{"segment": [2.0, 6.0], "label": "a"}]}}}))
+    return str(gt)
+
+
+def test_plot_without_matplotlib_is_a_one_line_error(tmp_path, capsys, monkeypatch):
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # makes `import matplotlib` fail
+    monkeypatch.setitem(sys.modules, "matplotlib.figure", None)
+    rc = main(["plot", "--gt", _plot_gt(tmp_path), "--out", str(tmp_path / "png")])
+    _assert_user_error(capsys, rc, 'pip install "tadfuse[plot]"')
+
+
+def test_plot_unknown_videos(tmp_path, capsys):
+    pytest.importorskip("matplotlib")
+    gt = _plot_gt(tmp_path)
+    rc = main(["plot", "--gt", gt, "--videos", "typo", "v1_typo", "--out", str(tmp_path / "png")])
+    _assert_user_error(capsys, rc, "none of the --videos", "'typo'", "'v1_typo'")
+    assert not (tmp_path / "png").exists()
+    rc = main(["plot", "--gt", gt, "--videos", "v2", "typo", "--out", str(tmp_path / "png")])
+    assert rc == 0
+    captured = capsys.readouterr()
+    assert "warning: 1 of the --videos" in captured.err and "'typo'" in captured.err
+    assert (tmp_path / "png" / "v2.png").is_file() and not (tmp_path / "png" / "typo.png").exists()

@@ -2,9 +2,9 @@
 
 Errors in what the user passed (missing or malformed files, bad values: ``ValueError`` — which
 includes the data module's ``DataFormatError`` and JSON decode errors —, ``TypeError``,
-``KeyError`` and ``OSError`` such as ``FileNotFoundError``) are printed as one line
-``tadfuse: error: <message>`` on stderr with exit status 2, argparse's convention for usage
-errors. ``--traceback`` shows the Python traceback instead. Any other exception is a bug and
+``KeyError`` and ``OSError`` such as ``FileNotFoundError``, and a missing optional extra such
+as matplotlib for ``tadfuse plot``) are printed as one line ``tadfuse: error: <message>`` on
+stderr with exit status 2, argparse's convention for usage errors. ``--traceback`` shows the Python traceback instead. Any other exception is a bug and
 propagates with its traceback.
 """
 
@@ -17,8 +17,13 @@ from collections.abc import Sequence
 
 __all__ = ["main", "build_parser"]
 
+
+class MissingExtraError(ImportError):
+    """An optional dependency of a command is not installed (the message says what to install)."""
+
+
 #: Exception classes reported as ``tadfuse: error: <message>`` (exit status 2) by `main`.
-_USER_ERRORS: tuple[type[BaseException], ...] = (ValueError, TypeError, KeyError, OSError)
+_USER_ERRORS: tuple[type[BaseException], ...] = (ValueError, TypeError, KeyError, OSError, MissingExtraError)
 
 
 def _demo(args: argparse.Namespace) -> int:

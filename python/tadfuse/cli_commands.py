@@ -110,13 +110,17 @@ def add_eval_command(subparsers: Any) -> argparse.ArgumentParser:
 def _data_synth(args: argparse.Namespace) -> int:
     from tadfuse.data import load_dataset, synthesize
 
-    kwargs: dict[str, Any] = dict(seed=args.seed, layout=args.layout, format=args.format, overwrite=args.overwrite)
+    if args.layout is not None and args.format == "folders":
+        raise ValueError("tadfuse data synth: --layout applies to --format wtalc only")
+    kwargs: dict[str, Any] = dict(seed=args.seed, layout=args.layout or "flat", format=args.format,
+                                  overwrite=args.overwrite)
     if args.feature_dim is not None:
         kwargs["feature_dim"] = args.feature_dim
     if args.kind == "toy":
-        kwargs.update(num_videos=args.num_videos, num_classes=args.num_classes)
-    elif args.num_videos != 40 or args.num_classes != 4:
-        raise SystemExit("tadfuse data synth: --num-videos/--num-classes apply to --kind toy only")
+        kwargs.update(num_videos=40 if args.num_videos is None else args.num_videos,
+                      num_classes=4 if args.num_classes is None else args.num_classes)
+    elif args.num_videos is not None or args.num_classes is not None:
+        raise ValueError("tadfuse data synth: --num-videos/--num-classes apply to --kind toy only")
     out = synthesize(args.kind, args.out, **kwargs)
     print(load_dataset(out).summary())
     return 0
@@ -124,13 +128,16 @@ def _data_synth(args: argparse.Namespace) -> int:
 
 def _data_info(args: argparse.Namespace) -> int:
     from tadfuse.data import VideoDataset, load_folders, load_wtalc
+    from tadfuse.data._base import warn_if_mixed
 
     path = Path(args.path)
     ds: VideoDataset
     if (path / "annotations.json").is_file():
-        ds = load_folders(None if args.no_features else path,
-                          path / "annotations.json" if args.no_features else None,
-                          **_timebase_kwargs(args))
+        if args.no_features:  # annotations only: a timebase is optional
+            warn_if_mixed(path, "the per-video folders (annotations.json)")
+            ds = load_folders(None, path / "annotations.json", **_timebase_kwargs(args))
+        else:
+            ds = load_folders(path, **_timebase_kwargs(args))
     else:
         ds = load_wtalc(path, features=not args.no_features)
     print(ds.summary())
@@ -158,10 +165,18 @@ def _data_convert(args: argparse.Namespace) -> int:
 
     src = Path(args.src)
     if args.to == "folders":
+        ignored = [opt for opt, given in (("--fps", args.fps is not None), ("--stride", args.stride is not None),
+                                          ("--offset", args.offset is not None), ("--rescaled", args.rescaled),
+                                          ("--name", args.name is not None), ("--layout", args.layout is not None))
+                   if given]
+        if ignored:
+            raise ValueError(f"tadfuse data convert: {', '.join(ignored)} apply to --to wtalc only (a W-TALC "
+                             "source has its own timebase, name and layout)")
         out = wtalc_to_folders(src, args.out, overwrite=args.overwrite)
     else:
         ds = load_folders(src, **_timebase_kwargs(args))
-        out = folders_to_wtalc(ds, args.out, name=args.name, layout=args.layout, overwrite=args.overwrite)
+        out = folders_to_wtalc(ds, args.out, name=args.name or "Custom", layout=args.layout or "flat",
+                               overwrite=args.overwrite)
     print(load_dataset(out).summary())
     return 0
 
@@ -178,13 +193,14 @@ def add_data_command(subparsers: Any) -> argparse.ArgumentParser:
     s.add_argument("--out", required=True, help="output folder")
     s.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     s.add_argument("--feature-dim", type=int, help="feature dimension (default: toy 32, thumos14-structured 2048)")
-    s.add_argument("--num-videos", type=int, default=40, help="toy: number of videos (default 40)")
-    s.add_argument("--num-classes", type=int, default=4, help="toy: number of classes (default 4)")
-    s.add_argument("--layout", choices=("flat", "annotations-subfolder"), default="flat",
-                   help="flat (RSKP/GauFuse, default) or annotations-subfolder (W-TALC)")
+    s.add_argument("--num-videos", type=int, help="toy: number of videos (default 40)")
+    s.add_argument("--num-classes", type=int, help="toy: number of classes (default 4)")
+    s.add_argument("--layout", choices=("flat", "annotations-subfolder"),
+                   help="--format wtalc: flat (RSKP/GauFuse, default) or annotations-subfolder (W-TALC)")
     s.add_argument("--format", choices=("wtalc", "folders"), default="wtalc",
                    help="wtalc bundle (default) or per-video folders + annotations.json")
-    s.add_argument("--overwrite", action="store_true", help="replace an existing dataset in --out")
+    s.add_argument("--overwrite", action="store_true",
+                   help="replace an existing dataset in --out (its files of either layout are removed)")
     s.set_defaults(func=_data_synth)
 
     i = sub.add_parser("info", help="summarise a dataset folder (either layout)")
@@ -200,12 +216,14 @@ def add_data_command(subparsers: Any) -> argparse.ArgumentParser:
     c.add_argument("src", help="source dataset folder")
     c.add_argument("out", help="output folder")
     c.add_argument("--to", choices=("folders", "wtalc"), required=True, help="target layout")
-    c.add_argument("--name", default="Custom", help="wtalc: dataset name in the feature file name")
-    c.add_argument("--layout", choices=("flat", "annotations-subfolder"), default="flat", help="wtalc: bundle layout")
+    c.add_argument("--name", help="--to wtalc: dataset name in the feature file name (default Custom)")
+    c.add_argument("--layout", choices=("flat", "annotations-subfolder"),
+                   help="--to wtalc: bundle layout (default flat)")
     for a, kw in (("--fps", dict(type=float)), ("--stride", dict(type=float)),
-                  ("--offset", dict(type=float, default=0.0)), ("--rescaled", dict(action="store_true"))):
-        c.add_argument(a, help="folder sources: timebase (see tadfuse.data.load_folders)", **kw)  # type: ignore[arg-type]
-    c.add_argument("--overwrite", action="store_true", help="replace existing output")
+                  ("--offset", dict(type=float)), ("--rescaled", dict(action="store_true"))):
+        c.add_argument(a, help="--to wtalc (folder sources): timebase (see tadfuse.data.load_folders)", **kw)  # type: ignore[arg-type]
+    c.add_argument("--overwrite", action="store_true",
+                   help="replace an existing dataset in OUT (its files of either layout are removed)")
     c.set_defaults(func=_data_convert)
     return p
 
@@ -223,9 +241,15 @@ def _plot(args: argparse.Namespace) -> int:
         proposals_from_activitynet,
         read_activitynet_results,
     )
+    from tadfuse.cli import MissingExtraError
     from tadfuse.proposals import SNIPPET_SECONDS
-    from tadfuse.viz import load_cas_file, save_timeline, timeline_rows_from_cas
+    from tadfuse.viz import _matplotlib, load_cas_file, save_timeline, timeline_rows_from_cas
 
+    try:
+        _matplotlib()  # before reading any input
+    except ImportError:
+        raise MissingExtraError('tadfuse plot needs matplotlib, an optional extra: pip install "tadfuse[plot]" '
+                                "(or pip install matplotlib)") from None
     gt = as_ground_truth(args.gt) if args.gt else None
     cas, scores = load_cas_file(args.cas) if args.cas else ({}, {})
     class_names: list[str]
@@ -258,13 +282,22 @@ def _plot(args: argparse.Namespace) -> int:
                 rows.setdefault(vid, {})[key] = p
     if args.videos:
         videos = list(args.videos)
+        known = set(cas) | set(rows) | (set(gt.videos) if gt is not None else set())
+        unknown = [v for v in videos if v not in known]
+        if unknown and len(unknown) == len(videos):
+            raise ValueError(f"tadfuse plot: none of the --videos is in the inputs: {unknown[:5]}"
+                             + (f" (e.g. {sorted(known)[:3]})" if known else ""))
+        if unknown:
+            print(f"tadfuse: warning: {len(unknown)} of the --videos are in none of the inputs and are "
+                  f"skipped: {unknown[:5]}", file=sys.stderr)
+            videos = [v for v in videos if v in known]
     else:
         videos = sorted(set(cas) | set(rows))
         if not videos and gt is not None:
             videos = list(gt.videos)
         videos = videos[: args.max_videos]
     if not videos:
-        raise SystemExit("tadfuse plot: no videos to plot (give --cas, --pred or --videos)")
+        raise ValueError("tadfuse plot: no videos to plot (give --cas, --pred or --videos)")
     cfg = None
     if args.postprocess != "none" and cas:
         from tadfuse.config import PostprocessConfig

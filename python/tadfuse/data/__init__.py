@@ -54,7 +54,8 @@ from tadfuse.data.wtalc import (
 
 def load_dataset(path: str | os.PathLike[str], **kwargs: object) -> VideoDataset:
     """Load a dataset folder of either layout: per-video folders if ``path/annotations.json``
-    exists, else a W-TALC bundle. ``kwargs`` go to `load_folders` / `load_wtalc`."""
+    exists, else a W-TALC bundle. ``kwargs`` go to `load_folders` / `load_wtalc`. A folder that
+    holds both layouts is read with a `DataWarning` (one of them is probably stale)."""
     p = Path(path)
     if (p / "annotations.json").is_file():
         return load_folders(p, **kwargs)  # type: ignore[arg-type]

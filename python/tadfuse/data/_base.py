@@ -5,8 +5,9 @@ from __future__ import annotations
 import abc
 import os
 import pickle
+import shutil
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Union
 
@@ -36,6 +37,135 @@ class DataWarning(UserWarning):
 
 def warn(message: str) -> None:
     warnings.warn(message, DataWarning, stacklevel=3)
+
+
+# --------------------------------------------------------------------------------------------
+# Split names
+# --------------------------------------------------------------------------------------------
+
+_TRAIN_NAMES = ("training", "train", "validation", "Validation")
+_TEST_AFTER_TRAINING = ("validation", "Validation")
+_TEST_NAMES = ("test", "Test", "testing")
+
+
+def default_subsets(subsets: Sequence[str]) -> tuple[str, str]:
+    """The (train, test) subset names inferred from the subsets present: ``training``/``train``
+    → ``validation`` (ActivityNet: ``testing`` has no annotations), else ``validation`` →
+    ``test``/``testing`` (THUMOS14). ``""`` where no known name is present."""
+    present = set(subsets)
+    train = next((s for s in _TRAIN_NAMES if s in present), "")
+    pool = _TEST_AFTER_TRAINING if train in ("training", "train") else _TEST_NAMES
+    test = next((s for s in pool if s in present and s != train), "")
+    return train, test
+
+
+def resolve_subsets(
+    subsets: Sequence[str],
+    where: str,
+    train_subset: str | None,
+    test_subset: str | None,
+    recorded: Mapping[str, Any],
+) -> tuple[str, str]:
+    """The (train, test) subset names of a dataset: explicit arguments first (each must be one
+    of ``subsets``), then the names recorded in the dataset (``recorded``, e.g. the JSON's
+    ``tadfuse`` block; a recorded name that is not present is warned about and ignored), then
+    `default_subsets`."""
+    present = set(subsets)
+    inferred = default_subsets(subsets)
+    out = []
+    for role, explicit, default in (("train", train_subset, inferred[0]), ("test", test_subset, inferred[1])):
+        key = f"{role}_subset"
+        if explicit is not None:
+            if explicit not in present:
+                raise ValueError(f"{where}: {key}={explicit!r} is not one of its subsets {sorted(present)}")
+            out.append(explicit)
+            continue
+        rec = recorded.get(key) or None  # "" records that there is no such subset
+        if rec is not None and str(rec) not in present:
+            warn(f"{where}: the recorded {key} {rec!r} is not one of its subsets {sorted(present)}; "
+                 f"using {default!r}")
+            rec = None
+        out.append(str(rec) if rec is not None else default)
+    return out[0], out[1]
+
+
+# --------------------------------------------------------------------------------------------
+# The files of a dataset folder (both layouts)
+# --------------------------------------------------------------------------------------------
+
+#: Files of a W-TALC annotation folder (tadfuse writes all of them; the last one only sometimes).
+WTALC_ANNOTATION_FILES = (
+    "videoname.npy", "subset.npy", "classlist.npy", "duration.npy", "segments.npy", "labels.npy",
+    "labels_all.npy", "original_fps.npy", "extracted_fps.npy", "Ambiguous_test.txt",
+    "tadfuse_timebase.json",
+)
+
+
+def wtalc_annotation_dirs(root: Path) -> list[Path]:
+    """W-TALC annotation folders in ``root`` (``root`` itself and ``root/*-Annotations``) that
+    hold a ``videoname.npy``."""
+    dirs = [root] if (root / "videoname.npy").is_file() else []
+    dirs += sorted(p for p in root.glob("*-Annotations") if (p / "videoname.npy").is_file())
+    return dirs
+
+
+def layouts_present(root: Path) -> list[str]:
+    """Descriptions of the dataset layouts found in ``root`` (empty if none)."""
+    found = []
+    if (root / "annotations.json").is_file():
+        found.append("a per-video folder dataset (annotations.json)")
+    for d in wtalc_annotation_dirs(root):
+        found.append("a flat W-TALC bundle (videoname.npy, ...)" if d == root
+                     else f"a W-TALC annotation folder {d.name}/")
+    return found
+
+
+def warn_if_mixed(root: Path, using: str) -> None:
+    """Warn when ``root`` holds more than one dataset layout (e.g. stale files from an earlier
+    write): ``using`` says which one is being read."""
+    found = layouts_present(root)
+    if len(found) > 1:
+        warn(f"{root}: holds several datasets: {'; '.join(found)}. Reading {using}; the others may "
+             "be stale (rewrite with overwrite=True (CLI: --overwrite) to remove them, or delete them)")
+
+
+def prepare_dataset_dir(out: Path, overwrite: bool, keep: Sequence[Path] = (), also: Sequence[str] = ()) -> None:
+    """Make ``out`` ready for a new dataset of either layout.
+
+    Without ``overwrite``, `FileExistsError` if ``out`` holds any dataset files (either layout,
+    so that a new dataset is never mixed with an old one). With it, the dataset files of both
+    layouts are removed: ``annotations.json`` and ``features/`` (per-video folders), the W-TALC
+    annotation files in ``out`` and ``out/*-Annotations/`` and ``*-I3D-JOINTFeatures.npy``
+    files, except the paths in ``keep``; ``also`` names more entries of ``out`` that count.
+    """
+    files: list[Path] = []
+    if (out / "annotations.json").exists():
+        files.append(out / "annotations.json")
+        if (out / "features").is_dir() and "features" not in also:
+            files.append(out / "features")
+    files += [out / n for n in also if (out / n).exists()]
+    ann_dirs = wtalc_annotation_dirs(out) if out.is_dir() else []
+    for d in ann_dirs:
+        files += [d / n for n in WTALC_ANNOTATION_FILES if (d / n).exists()]
+    if out.is_dir():
+        files += sorted(out.glob("*-I3D-JOINTFeatures.npy"))
+    keep_set = {Path(k) for k in keep}
+    files = [f for f in files if f not in keep_set]
+    if files and not overwrite:
+        raise FileExistsError(f"{files[0]}: exists (pass overwrite=True (CLI: --overwrite) to replace the "
+                              f"dataset in {out})")
+    for f in files:
+        if f.is_dir():
+            shutil.rmtree(f)
+        else:
+            f.unlink()
+    for d in ann_dirs:
+        if d != out:
+            try:
+                d.rmdir()  # only if nothing else is in it
+            except OSError:
+                pass
+    out.mkdir(parents=True, exist_ok=True)
 
 
 # --------------------------------------------------------------------------------------------
@@ -316,10 +446,20 @@ class VideoDataset:
     def split(self, subset: str) -> np.ndarray:
         """Indices (int64, ascending) of the videos in ``subset``. ``"train"`` and ``"test"``
         are aliases for ``train_subset`` and ``test_subset``."""
-        name = {"train": self.train_subset, "test": self.test_subset}.get(subset, subset)
-        if name not in self.subsets:
-            raise ValueError(f"{self.source}: no videos in subset {subset!r} (has {self.gt.subset_counts()})")
+        name = self._subset_name(subset)
         return np.flatnonzero(np.asarray(self.subsets) == name)
+
+    def _subset_name(self, subset: str) -> str:
+        name = {"train": self.train_subset, "test": self.test_subset}.get(subset, subset)
+        if subset in ("train", "test") and not name:
+            raise ValueError(
+                f"{self.source}: no {subset} subset: none of its subsets {self.gt.subset_counts()} has a "
+                f"known {subset} name; load it with {subset}_subset=NAME"
+            )
+        if name not in self.subsets:
+            alias = f" ({subset} = {name!r})" if name != subset else ""
+            raise ValueError(f"{self.source}: no videos in subset {subset!r}{alias} (has {self.gt.subset_counts()})")
+        return name
 
     @property
     def train_indices(self) -> np.ndarray:
@@ -335,8 +475,7 @@ class VideoDataset:
         """Ground-truth segments in seconds (all videos, or one subset; aliases as `split`)."""
         if subset is None:
             return self.gt
-        name = {"train": self.train_subset, "test": self.test_subset}.get(subset, subset)
-        return self.gt.select(subset=name)
+        return self.gt.select(subset=self._subset_name(subset))
 
     def segments(self, video: int | str, unit: str = "seconds") -> tuple[np.ndarray, np.ndarray]:
         """``(labels (n,) int64, segments (n, 2) float64)`` of one video.
@@ -349,6 +488,12 @@ class VideoDataset:
         if unit == "seconds":
             return labels, segs
         if unit == "snippets":
+            if not np.isfinite(self.snippet_seconds[i]):
+                raise ValueError(
+                    f"{self.source}: no timebase for video {self.names[i]!r}, so seconds cannot become "
+                    "snippets; load it with fps= and stride= (CLI: --fps, --stride) or rescaled=True "
+                    "(CLI: --rescaled)"
+                )
             return labels, (segs - self.offset_seconds[i]) / self.snippet_seconds[i]
         raise ValueError(f"unit must be 'seconds' or 'snippets', got {unit!r}")
 

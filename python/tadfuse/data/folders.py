@@ -19,21 +19,29 @@ seconds, i.e. ``snippet_seconds = stride / fps`` and ``offset_seconds = offset /
 ``stride`` and ``offset`` in frames. Give ``fps`` and ``stride``; or ``stride`` alone to use each
 video's ``fps`` entry in the JSON; or ``rescaled=True`` for features resampled to a fixed length
 per video (``snippet_seconds = duration / T``, common for ActivityNet); or let the JSON's
-``tadfuse`` block decide.
+``tadfuse`` block decide. Annotations alone (``features_dir=None``) need no timebase: it is then
+unknown (NaN), and only conversions to snippets need it.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import shutil
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any, Literal, Union
 
 import numpy as np
 
-from tadfuse.data._base import DataFormatError, NpyFolderFeatures, VideoDataset, warn
+from tadfuse.data._base import (
+    DataFormatError,
+    NpyFolderFeatures,
+    VideoDataset,
+    prepare_dataset_dir,
+    resolve_subsets,
+    warn,
+    warn_if_mixed,
+)
 from tadfuse.data.wtalc import WtalcDataset, load_wtalc, write_wtalc
 from tadfuse.evaluation import GroundTruth, _atomic_write_json
 
@@ -41,25 +49,12 @@ __all__ = ["FolderDataset", "folders_to_wtalc", "load_folders", "write_folders",
 
 PathLike = Union[str, "os.PathLike[str]"]
 
-_TRAIN_NAMES = ("training", "train", "validation", "Validation")
-_TEST_AFTER_TRAINING = ("validation", "Validation")
-_TEST_NAMES = ("test", "Test", "testing")
-
-
 class FolderDataset(VideoDataset):
     """Per-video feature folder + ActivityNet-style JSON. Extra attributes: ``features_dir``,
     ``annotations_path``."""
 
     features_dir: Path | None
     annotations_path: Path
-
-
-def _default_subsets(subsets: Sequence[str]) -> tuple[str, str]:
-    present = set(subsets)
-    train = next((s for s in _TRAIN_NAMES if s in present), "")
-    pool = _TEST_AFTER_TRAINING if train in ("training", "train") else _TEST_NAMES
-    test = next((s for s in pool if s in present and s != train), "")
-    return train, test
 
 
 def load_folders(
@@ -86,7 +81,9 @@ def load_folders(
     annotations
         The JSON file.
     fps, stride, offset
-        The timebase (see the module docstring); ``stride`` and ``offset`` in frames.
+        The timebase (see the module docstring); ``stride`` and ``offset`` in frames. Not
+        needed without features (``features_dir=None``): the timebase is then unknown unless
+        given here or in the JSON.
     rescaled
         Features were resampled to a fixed number of snippets per video: ``snippet_seconds =
         duration / T`` (needs durations and features).
@@ -110,6 +107,8 @@ def load_folders(
         root = Path(features_dir)
         annotations = root / "annotations.json"
         features_dir = root / "features"
+        if annotations.is_file():
+            warn_if_mixed(root, f"the per-video folders ({annotations.name}, features/)")
     ann_path = Path(annotations)
     gt = GroundTruth.from_activitynet(ann_path, class_names=class_names)
     raw = json.loads(ann_path.read_text(encoding="utf-8"))
@@ -170,10 +169,13 @@ def load_folders(
     elif "snippet_seconds" in block:
         ss = np.full(n_v, float(block["snippet_seconds"]))
         off = np.full(n_v, float(block.get("offset_seconds", 0.0)))
+    elif store is None:  # annotations only: the timebase is needed for snippets alone
+        ss = np.full(n_v, np.nan)
+        off = np.zeros(n_v)
     else:
         raise DataFormatError(
-            f"{ann_path}: no timebase; pass fps= and stride= (frames per snippet), stride= with "
-            "per-video 'fps' entries, or rescaled=True"
+            f"{ann_path}: no timebase; pass fps= and stride= (frames per snippet; CLI: --fps, --stride), "
+            "stride= with per-video 'fps' entries, or rescaled=True (CLI: --rescaled)"
         )
 
     weak: list[list[str]] = []
@@ -196,28 +198,13 @@ def load_folders(
         offset_seconds=off, ambiguous_video=gt.ambiguous_video, ambiguous_start=gt.ambiguous_start,
         ambiguous_end=gt.ambiguous_end, source=str(ann_path),
     )
-    d_train, d_test = _default_subsets(gt.subsets)
+    train, test = resolve_subsets(gt.subsets, str(ann_path), train_subset, test_subset, block)
     ds = FolderDataset(
-        ground_truth=gt, weak_labels=weak, features=store,
-        train_subset=train_subset or str(block.get("train_subset", d_train)),
-        test_subset=test_subset or str(block.get("test_subset", d_test)),
+        ground_truth=gt, weak_labels=weak, features=store, train_subset=train, test_subset=test,
         source=str(ann_path if fdir is None else fdir.parent),
     )
     ds.features_dir, ds.annotations_path = fdir, ann_path
     return ds
-
-
-def _prepare_out(out: Path, overwrite: bool, what: Sequence[str]) -> None:
-    for name in what:
-        p = out / name
-        if p.exists():
-            if not overwrite:
-                raise FileExistsError(f"{p}: exists (pass overwrite=True to replace it)")
-            if p.is_dir():
-                shutil.rmtree(p)
-            else:
-                p.unlink()
-    out.mkdir(parents=True, exist_ok=True)
 
 
 def write_folders(
@@ -234,7 +221,9 @@ def write_folders(
 ) -> Path:
     """Write ``out_dir/features/<video>.npy`` (from ``features``, consumed one video at a time,
     in ``ground_truth.videos`` order) and ``out_dir/annotations.json``. The timebase must be one
-    ``snippet_seconds``/``offset_seconds`` for all videos. Returns ``out_dir``."""
+    ``snippet_seconds``/``offset_seconds`` for all videos. ``out_dir`` must not hold a dataset of
+    either layout unless ``overwrite``, which removes the old dataset's files (both layouts)
+    first. Returns ``out_dir``."""
     gt = ground_truth
     ss, off = np.unique(gt.snippet_seconds), np.unique(gt.offset_seconds)
     if ss.size != 1 or off.size != 1 or not np.isfinite(ss[0]):
@@ -242,7 +231,7 @@ def write_folders(
     if len(video_labels) != len(gt.videos):
         raise ValueError(f"write_folders: {len(video_labels)} video label lists for {len(gt.videos)} videos")
     out = Path(out_dir)
-    _prepare_out(out, overwrite, ("features", "annotations.json"))
+    prepare_dataset_dir(out, overwrite, also=("features",))
     fdir = out / "features"
     fdir.mkdir()
     written = 0
@@ -268,16 +257,36 @@ def write_folders(
     return out
 
 
+def _check_not_source(paths: Sequence[Path | None], out_dir: PathLike) -> None:
+    """The source's files must not be where writing ``out_dir`` removes or replaces files."""
+    out = Path(out_dir).resolve()
+    for p in paths:
+        if p is not None and out in (p.resolve().parent, p.resolve()):
+            raise ValueError(f"{out_dir}: the output folder holds the source dataset ({p}); choose another one")
+
+
+def warn_dropped_ambiguous(rows: Sequence[tuple[str, float, float]], out_dir: PathLike) -> None:
+    """`DataWarning` for ambiguous-list rows that a per-video folder dataset cannot hold."""
+    if rows:
+        vids = sorted({v for v, _, _ in rows})
+        warn(f"{out_dir}: {len(rows)} ambiguous-list row(s) for {vids[:3]} (not among the videos) are not "
+             "written: annotations.json keeps ambiguous intervals per video")
+
+
 def wtalc_to_folders(source: WtalcDataset | PathLike, out_dir: PathLike, *, overwrite: bool = False) -> Path:
     """Convert a W-TALC bundle to ``out_dir/features/<video>.npy`` + ``out_dir/annotations.json``.
 
     Everything is kept: subsets, durations, segments, weak labels (``video_labels``), the
     ambiguous list, class order, original fps (``fps``) and the timebase (``tadfuse`` block).
-    Features are written one video at a time (no extra copy). Returns ``out_dir``.
+    Features are written one video at a time (no extra copy). ``Ambiguous_test.txt`` rows for
+    videos that are not in the bundle (THUMOS14: 3 rows for video_test_0001292) have no video to
+    go with and are left out, with a `DataWarning`. Returns ``out_dir``.
     """
     ds = source if isinstance(source, WtalcDataset) else load_wtalc(source)
     if ds.features is None:
         raise ValueError(f"{ds.source}: the bundle was loaded without features")
+    _check_not_source([ds.annotation_dir, ds.feature_file], out_dir)
+    warn_dropped_ambiguous(getattr(ds, "ignored_ambiguous", []), out_dir)
     store = ds.features
     return write_folders(
         out_dir, ground_truth=ds.gt, video_labels=[ds.video_labels(i) for i in range(len(ds))],
@@ -299,11 +308,14 @@ def folders_to_wtalc(
 
     The W-TALC format has a single timebase with snippet 0 at 0 s: every video must share one
     ``snippet_seconds`` and have ``offset_seconds == 0``, else `DataFormatError`. The features are
-    pickled straight from the memory-mapped files. Returns the bundle root.
+    pickled straight from the memory-mapped files. The train/test subset names are kept
+    (recorded in ``tadfuse_timebase.json`` when `load_wtalc` would not infer them). Returns the
+    bundle root.
     """
     ds = source if isinstance(source, FolderDataset) else load_folders(source)
     if ds.features is None:
         raise ValueError(f"{ds.source}: the dataset was loaded without features")
+    _check_not_source([ds.annotations_path, ds.features_dir], out_dir)
     ss = np.unique(ds.snippet_seconds)
     if ss.size != 1 or np.any(ds.offset_seconds != 0):
         raise DataFormatError(
@@ -325,4 +337,5 @@ def folders_to_wtalc(
         video_labels=[ds.video_labels(i) for i in range(len(ds))],
         features=[ds.features[i] for i in range(len(ds))], ambiguous=amb, original_fps=fps,
         snippet_seconds=float(ss[0]), layout=layout, overwrite=overwrite,
+        train_subset=ds.train_subset or None, test_subset=ds.test_subset or None,
     )

@@ -55,8 +55,8 @@ from typing import Literal, Union
 import numpy as np
 from tqdm import tqdm
 
-from tadfuse.data._base import DataFormatError
-from tadfuse.data.folders import write_folders
+from tadfuse.data._base import DataFormatError, default_subsets
+from tadfuse.data.folders import warn_dropped_ambiguous, write_folders
 from tadfuse.data.wtalc import load_wtalc, thumos14_annotation_dir, write_wtalc
 from tadfuse.evaluation import GroundTruth
 from tadfuse.proposals import SNIPPET_SECONDS
@@ -219,27 +219,35 @@ def _write(plan: _Plan, out_dir: PathLike, *, model: FeatureModel, seed: int, na
             ambiguous_video=[vindex[v] for v, _, _ in plan.ambiguous],
             ambiguous_start=[s for _, s, _ in plan.ambiguous], ambiguous_end=[e for _, _, e in plan.ambiguous],
         )
-        train = "validation" if "validation" in plan.subsets else plan.subsets[0]
+        train, test = default_subsets(plan.subsets)
         return write_folders(
             out_dir, ground_truth=gt, video_labels=plan.video_labels,
-            features=(feats(i) for i in videos), train_subset=train, test_subset="test",
+            features=(feats(i) for i in videos), train_subset=train, test_subset=test,
             fps=plan.original_fps, extra={"synthetic": name, "seed": seed}, overwrite=overwrite,
         )
     raise ValueError(f"format must be 'wtalc' or 'folders', got {format!r}")
 
 
+def _floor1(x: float) -> float:
+    """``x`` rounded down to 0.1 (exactly what ``round(., 1)`` would print)."""
+    r = round(x, 1)
+    return r if r <= x else round(r - 0.1, 1)
+
+
 def _place(rng: np.random.Generator, duration: float, lengths: Sequence[float], taken: list[tuple[float, float]],
            gap: float) -> list[tuple[float, float]]:
     """Place intervals of the given lengths in [0, duration] without overlapping ``taken``
-    (kept at least ``gap`` apart); intervals that do not fit after 100 tries are skipped."""
+    (kept at least ``gap`` apart), with times rounded to 0.1 s; intervals that do not fit after
+    100 tries are skipped. The checks use the rounded times, so no interval ends past
+    ``duration``."""
     out = []
     for length in lengths:
         for _ in range(100):
-            s = float(rng.uniform(0, max(0.0, duration - length)))
-            e = s + length
+            s = round(float(rng.uniform(0, max(0.0, duration - length))), 1)
+            e = round(s + length, 1)
             if e <= duration and all(e + gap <= a or s >= b + gap for a, b in taken):
                 taken.append((s, e))
-                out.append((round(s, 1), round(e, 1)))
+                out.append((s, e))
                 break
     return out
 
@@ -277,6 +285,14 @@ def make_toy(
     model = model if model is not None else FeatureModel(feature_dim=feature_dim)
     if model.feature_dim != feature_dim:
         model = replace(model, feature_dim=feature_dim)
+    plan = _toy_plan(num_videos, num_classes, seed, test_fraction, duration_range, instance_seconds)
+    return _write(plan, out_dir, model=model, seed=seed, name=name, layout=layout, format=format,
+                  snippet_seconds=SNIPPET_SECONDS, overwrite=overwrite)
+
+
+def _toy_plan(num_videos: int, num_classes: int, seed: int, test_fraction: float,
+              duration_range: tuple[float, float], instance_seconds: tuple[float, float]) -> _Plan:
+    """The annotations of `make_toy` (everything but the features)."""
     rng = np.random.default_rng(np.random.SeedSequence([seed, 1]))
     n_test = max(1, min(num_videos - 1, int(round(num_videos * test_fraction))))
     n_train = num_videos - n_test
@@ -294,7 +310,7 @@ def make_toy(
             lengths = rng.uniform(*instance_seconds, size=int(rng.integers(1, 5))).tolist()
             inst += [(c, s, e) for s, e in _place(rng, float(durations[i]), lengths, taken, 1.0)]
         if not inst:  # guarantee one instance
-            inst = [(classes[0], 0.0, round(min(instance_seconds[0], float(durations[i])), 1))]
+            inst = [(classes[0], 0.0, _floor1(min(instance_seconds[0], float(durations[i]))))]
             taken.append((inst[0][1], inst[0][2]))
         inst.sort(key=lambda x: (x[1], x[0]))
         instances.append(inst)
@@ -302,10 +318,8 @@ def make_toy(
         if subsets[i] == "test" and rng.random() < 0.3:
             for s, e in _place(rng, float(durations[i]), [float(rng.uniform(1, 3))], taken, 1.0):
                 ambiguous.append((names[i], s, e))
-    plan = _Plan(names, subsets, class_names, durations, instances, video_labels, ambiguous,
+    return _Plan(names, subsets, class_names, durations, instances, video_labels, ambiguous,
                  np.full(num_videos, 25.0))
-    return _write(plan, out_dir, model=model, seed=seed, name=name, layout=layout, format=format,
-                  snippet_seconds=SNIPPET_SECONDS, overwrite=overwrite)
 
 
 def make_thumos14_structured(
@@ -327,7 +341,9 @@ def make_thumos14_structured(
     / 0.64)`` snippets; ground truth, weak labels, splits and the ambiguous list are written as
     in the annotation files (segments past a video's end are kept in the ground truth and
     planted only where they overlap the video). Memory: the W-TALC format holds all features
-    once (≈ 1.1 GB at 2048-d, float32); ``format="folders"`` writes one video at a time.
+    once (≈ 1.1 GB at 2048-d, float32); ``format="folders"`` writes one video at a time and
+    leaves out (with a `DataWarning`) the 3 ``Ambiguous_test.txt`` rows for
+    video_test_0001292, which is not among the videos.
     """
     src = Path(annotation_dir) if annotation_dir is not None else thumos14_annotation_dir()
     if not (src / "videoname.npy").is_file():
@@ -349,6 +365,8 @@ def make_thumos14_structured(
                  [ds.video_labels(i) for i in range(len(ds))], ambiguous, ds.original_fps)
     out = _write(plan, out_dir, model=model, seed=seed, name=name, layout=layout, format=format,
                  snippet_seconds=float(ds.snippet_seconds[0]), overwrite=overwrite)
+    if format == "folders":  # rows for videos outside the release have no video to go with
+        warn_dropped_ambiguous(ds.ignored_ambiguous, out)
     amb_src = src / "Ambiguous_test.txt"
     if format == "wtalc" and amb_src.is_file():  # keep the released file byte for byte
         ann = out if layout == "flat" else out / f"{name}-Annotations"

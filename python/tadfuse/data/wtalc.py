@@ -20,7 +20,17 @@ Files (all ``.npy`` except the last), V videos, C classes:
 
 Two layouts are found automatically: the W-TALC one (``root/<Name>-I3D-JOINTFeatures.npy`` with
 the annotation files in ``root/<Name>-Annotations/``) and the flat RSKP/GauFuse one (features and
-annotation files together in ``root``, i.e. ``dataset_root/Thumos14reduced/``).
+annotation files together in ``root``, i.e. ``dataset_root/Thumos14reduced/``). A folder holding
+both (or also a per-video folder dataset) is read with a `DataWarning`: one of them is stale.
+
+Splits: ``split("train")``/``split("test")`` use the subset names that tadfuse recorded when it
+wrote the bundle (``tadfuse_timebase.json``), else the names inferred from the subsets present:
+``validation`` → ``test`` (THUMOS14) or ``training`` → ``validation`` (ActivityNet-style). Pass
+``train_subset=``/``test_subset=`` to `load_wtalc` to choose.
+
+Each video's feature count T is checked against its duration: a `DataWarning` names the videos
+with ``|T - duration / snippet_seconds| > max(3, 5%)`` (real W-TALC features differ by a snippet
+or two; more suggests features and annotations that do not belong together, or another timebase).
 
 Memory: the feature file is a *pickled* object array, which ``np.load`` cannot memory-map; it is
 read once, giving exactly one in-memory copy of the features (≈ 1.1 GB for THUMOS14 at 2048-d).
@@ -35,8 +45,14 @@ Known quirks of the real THUMOS14 annotations (kept as released; see `THUMOS14_Q
   video_test_0001081.
 * ``video_test_0001496``: the video-level label is FrisbeeCatch while all its segments are
   labelled CricketShot; its content does not match its label.
-* Every CliffDiving segment is duplicated as a Diving segment (CliffDiving ⊂ Diving), so a
-  correct CliffDiving detection is also scored (as a false positive or true positive) for Diving.
+* Every CliffDiving segment is duplicated as a Diving segment (CliffDiving ⊂ Diving): Diving's
+  ground truth contains every CliffDiving instance, so a Diving detector is scored against the
+  CliffDiving instances too (it must find them to reach full recall).
+* In 28 of the 412 videos (8 validation, 20 test) the video-level label differs from the set of
+  segment classes: in 21 it lacks a class that has segments (e.g. video_validation_0000171 is
+  labelled CricketBowling but also has CricketShot segments; video_test_0000367 lacks HighJump;
+  video_test_0000270 is empty), in 9 it names a class without segments (e.g.
+  video_validation_0000316: ThrowDiscus). Training uses the video-level labels as released.
 * ``Ambiguous_test.txt`` has 99 rows, 3 of them for video_test_0001292, which is not among the
   412 videos (ignored; noted in ``dataset.notes``).
 * 37 segments (17 in the test split) are shorter than one snippet after the W-TALC rounding
@@ -62,8 +78,12 @@ from tadfuse.data._base import (
     FeatureStore,
     InMemoryFeatures,
     VideoDataset,
+    default_subsets,
+    prepare_dataset_dir,
+    resolve_subsets,
     save_object_array,
     warn,
+    warn_if_mixed,
 )
 from tadfuse.evaluation import GroundTruth, read_ambiguous_list
 from tadfuse.proposals import SNIPPET_SECONDS
@@ -85,7 +105,13 @@ THUMOS14_QUIRKS: dict[str, str] = {
     "past its 176 s duration",
     "video_test_0001496": "video-level label FrisbeeCatch, all segments labelled CricketShot; "
     "content mismatches its label",
-    "CliffDiving": "every CliffDiving segment is duplicated as a Diving segment (CliffDiving ⊂ Diving)",
+    "CliffDiving": "every CliffDiving segment is duplicated as a Diving segment (CliffDiving ⊂ Diving): "
+    "Diving's ground truth contains every CliffDiving instance, so a Diving detector is scored "
+    "against the CliffDiving instances too",
+    "video_labels": "in 28 of 412 videos (8 validation, 20 test) the video-level label differs from "
+    "the set of segment classes: 21 lack a class that has segments (e.g. video_validation_0000171: "
+    "CricketBowling, with CricketShot segments too; video_test_0000367 lacks HighJump), 9 name a "
+    "class without segments (e.g. video_validation_0000316: ThrowDiscus)",
     "video_test_0001292": "listed in Ambiguous_test.txt (3 rows) but not among the 412 videos",
 }
 
@@ -127,10 +153,12 @@ def _load_npy(path: Path) -> np.ndarray:
 
 def _find_layout(root: Path) -> tuple[Path, str]:
     """Return (annotation folder, layout name) for a bundle root."""
-    if (root / "videoname.npy").is_file():
-        return root, "flat"
     subs = sorted(p for p in root.glob("*-Annotations") if (p / "videoname.npy").is_file())
+    if (root / "videoname.npy").is_file():
+        warn_if_mixed(root, f"the flat W-TALC files in {root} (pass annotation_dir= to read another)")
+        return root, "flat"
     if len(subs) == 1:
+        warn_if_mixed(root, f"the W-TALC annotation folder {subs[0].name}/")
         return subs[0], "annotations-subfolder"
     if len(subs) > 1:
         raise DataFormatError(f"{root}: several annotation folders {[p.name for p in subs]}; pass the one to use")
@@ -152,7 +180,7 @@ def _find_features(root: Path, name: str | None) -> Path:
     if not found:
         raise DataFormatError(
             f"{root}: no '<Name>-I3D-JOINTFeatures.npy' feature file (pass features=PATH, or "
-            "features=False for annotations only)"
+            "features=False (CLI: --no-features) for annotations only)"
         )
     raise DataFormatError(f"{root}: several feature files {[p.name for p in found]}; pass name= or features=PATH")
 
@@ -187,13 +215,56 @@ def _load_features(path: Path, names: Sequence[str], check_finite: bool) -> Feat
 class WtalcDataset(VideoDataset):
     """A W-TALC bundle (see the module docstring). Extra attributes: ``root``,
     ``annotation_dir``, ``feature_file`` (None without features), ``layout`` (``"flat"`` or
-    ``"annotations-subfolder"``), ``original_fps`` (V,)."""
+    ``"annotations-subfolder"``), ``original_fps`` (V,), ``ignored_ambiguous`` (the
+    ``Ambiguous_test.txt`` rows ``(video, start_s, end_s)`` for videos not in the bundle)."""
 
     root: Path
     annotation_dir: Path
     feature_file: Path | None
     layout: str
     original_fps: np.ndarray
+    ignored_ambiguous: list[tuple[str, float, float]]
+
+
+def _check_lengths(store: FeatureStore, names: Sequence[str], durations: np.ndarray,
+                   snippet_seconds: float, where: Path) -> str | None:
+    """Warn (and return the message) when feature counts T disagree with the durations by more
+    than max(3 snippets, 5%): real W-TALC features are within a snippet or two."""
+    T = np.asarray([shape[0] for shape in store.shapes], np.float64)
+    expected = durations / snippet_seconds
+    with np.errstate(invalid="ignore"):
+        off = np.isfinite(expected) & (np.abs(T - expected) > np.maximum(3.0, 0.05 * expected))
+    bad = np.flatnonzero(off)
+    if not bad.size:
+        return None
+    examples = ", ".join(f"{names[i]!r} (T = {int(T[i])}, duration {durations[i]:g} s = "
+                         f"{expected[i]:.1f} snippets)" for i in bad[:3])
+    msg = (f"{where}: {bad.size} of {len(names)} videos have a feature count far from duration / "
+           f"{snippet_seconds:g} s: {examples}{' ...' if bad.size > 3 else ''}; the features may not "
+           "belong to these annotations (or use another timebase)")
+    warn(msg)
+    return msg
+
+
+def _read_tadfuse_json(path: Path) -> dict[str, Any]:
+    """``tadfuse_timebase.json``: optional ``snippet_seconds``, ``train_subset``, ``test_subset``."""
+    if not path.is_file():
+        return {}
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except ValueError as exc:
+        raise DataFormatError(f"{path}: not valid JSON ({exc})") from None
+    if not isinstance(data, dict):
+        raise DataFormatError(f"{path}: expected a JSON object")
+    if "snippet_seconds" in data:
+        try:
+            ss = float(data["snippet_seconds"])
+        except (ValueError, TypeError) as exc:
+            raise DataFormatError(f"{path}: needs a positive 'snippet_seconds' ({exc})") from None
+        if not (np.isfinite(ss) and ss > 0):
+            raise DataFormatError(f"{path}: snippet_seconds must be positive, got {ss}")
+        data["snippet_seconds"] = ss
+    return data
 
 
 def load_wtalc(
@@ -203,6 +274,8 @@ def load_wtalc(
     features: bool | PathLike = True,
     check_finite: bool = True,
     annotation_dir: PathLike | None = None,
+    train_subset: str | None = None,
+    test_subset: str | None = None,
 ) -> WtalcDataset:
     """Load a W-TALC bundle (``Thumos14reduced`` or one written by `write_wtalc`).
 
@@ -220,10 +293,15 @@ def load_wtalc(
         Check every feature value is finite at load time (one pass over the features).
     annotation_dir
         Use this annotation folder instead of looking in ``root``.
+    train_subset, test_subset
+        Subset names behind ``split("train")``/``split("test")``; default: the names recorded
+        by tadfuse in ``tadfuse_timebase.json``, else ``validation``→``test`` (THUMOS14) or
+        ``training``→``validation`` (ActivityNet-style subsets).
 
     Returns a `WtalcDataset`: video-level multi-hot labels from ``labels_all.npy``, ground truth
-    in seconds (and snippets via ``segments(i, "snippets")``), splits ``train`` = ``validation``,
-    ``test`` = ``test``, durations, the ambiguous list, and the features (one copy in memory).
+    in seconds (and snippets via ``segments(i, "snippets")``), the train/test splits, durations,
+    the ambiguous list, and the features (one copy in memory). Feature counts far from
+    ``duration / snippet_seconds`` are warned about (`DataWarning`, see the module docstring).
 
     Raises `DataFormatError` naming the file for missing files or keys, wrong shapes,
     mismatched video counts, unknown class names and non-finite features.
@@ -314,12 +392,14 @@ def load_wtalc(
     amb_v: list[int] = []
     amb_s: list[float] = []
     amb_e: list[float] = []
+    ignored_amb: list[tuple[str, float, float]] = []
     if amb_path.is_file():
         index = {v: i for i, v in enumerate(names)}
         unknown_amb = []
         for vid, s, e in read_ambiguous_list(amb_path):
             if vid not in index:
                 unknown_amb.append(vid)
+                ignored_amb.append((vid, s, e))
                 continue
             amb_v.append(index[vid])
             amb_s.append(s)
@@ -333,15 +413,8 @@ def load_wtalc(
             warn(f"{amb_path}: {len(other)} rows name videos not in videoname.npy and are ignored, "
                  f"e.g. {sorted(set(other))[:3]}")
 
-    snippet_seconds = SNIPPET_SECONDS
-    tb_path = ann / _TIMEBASE_FILE
-    if tb_path.is_file():
-        try:
-            snippet_seconds = float(json.loads(tb_path.read_text())["snippet_seconds"])
-        except (KeyError, ValueError, TypeError) as exc:
-            raise DataFormatError(f"{tb_path}: needs a positive 'snippet_seconds' ({exc})") from None
-        if not (np.isfinite(snippet_seconds) and snippet_seconds > 0):
-            raise DataFormatError(f"{tb_path}: snippet_seconds must be positive, got {snippet_seconds}")
+    recorded = _read_tadfuse_json(ann / _TIMEBASE_FILE)
+    snippet_seconds = float(recorded.get("snippet_seconds", SNIPPET_SECONDS))
 
     gt = GroundTruth(
         videos=tuple(names), subsets=tuple(subsets), class_names=tuple(class_names),
@@ -356,13 +429,16 @@ def load_wtalc(
     if features is not False:
         feature_file = _find_features(root, name) if features is True else Path(features)  # type: ignore[arg-type]
         store = _load_features(feature_file, names, check_finite)
+        length_msg = _check_lengths(store, names, dur, snippet_seconds, feature_file)
+        if length_msg is not None:
+            notes.append(length_msg)
 
-    train_subset = "validation" if "validation" in subsets else (subsets[0] if subsets else "validation")
-    test_subset = "test"
-    ds = WtalcDataset(ground_truth=gt, weak_labels=weak, features=store, train_subset=train_subset,
-                      test_subset=test_subset, source=str(root))
+    train, test = resolve_subsets(subsets, str(ann), train_subset, test_subset, recorded)
+    ds = WtalcDataset(ground_truth=gt, weak_labels=weak, features=store, train_subset=train,
+                      test_subset=test, source=str(root))
     ds.root, ds.annotation_dir, ds.feature_file, ds.layout = root, ann, feature_file, layout
     ds.original_fps = original_fps
+    ds.ignored_ambiguous = ignored_amb
     ds.notes.extend(notes)
     return ds
 
@@ -400,6 +476,8 @@ def write_wtalc(
     snippet_seconds: float = SNIPPET_SECONDS,
     layout: Literal["flat", "annotations-subfolder"] = "flat",
     overwrite: bool = False,
+    train_subset: str | None = None,
+    test_subset: str | None = None,
 ) -> Path:
     """Write a W-TALC bundle (the format of the module docstring); returns the bundle root.
 
@@ -409,7 +487,14 @@ def write_wtalc(
     readable by ``np.load(..., allow_pickle=True)`` on Python >= 3.8). ``layout="flat"`` puts
     everything in ``out_dir`` (RSKP/GauFuse), ``"annotations-subfolder"`` puts the annotation files
     in ``out_dir/<name>-Annotations/`` (W-TALC). A timebase other than 0.64 s is recorded in
-    ``tadfuse_timebase.json`` (W-TALC-family code assumes 0.64 s and will not read it).
+    ``tadfuse_timebase.json`` (W-TALC-family code assumes 0.64 s and will not read it), and so are
+    ``train_subset``/``test_subset`` when they differ from what `load_wtalc` would infer from the
+    subset names (W-TALC-family code trains on ``validation`` and tests on ``test``).
+
+    ``out_dir`` must not hold a dataset of either layout unless ``overwrite``; with it, the
+    old dataset's files (both layouts, see `tadfuse.data._base.prepare_dataset_dir`) are removed
+    first, so old annotations are never paired with new features. With ``features=None`` an
+    existing ``<name>-I3D-JOINTFeatures.npy`` is kept.
     """
     out = Path(out_dir)
     n_v = len(videos)
@@ -423,11 +508,13 @@ def write_wtalc(
         raise ValueError(f"layout must be 'flat' or 'annotations-subfolder', got {layout!r}")
     ann = out if layout == "flat" else out / f"{name}-Annotations"
     feat_path = out / f"{name}-I3D-JOINTFeatures.npy"
-    if not overwrite:
-        for p in (ann / "videoname.npy", feat_path):
-            if p.exists():
-                raise FileExistsError(f"{p}: exists (pass overwrite=True to replace the bundle)")
-    ann.mkdir(parents=True, exist_ok=True)
+    inferred = default_subsets(subsets)
+    splits: dict[str, str] = {}
+    for key, given, default in (("train_subset", train_subset, inferred[0]), ("test_subset", test_subset, inferred[1])):
+        if given is not None and given not in set(subsets):
+            raise ValueError(f"write_wtalc: {key}={given!r} is not one of the subsets {sorted(set(subsets))}")
+        if given is not None and given != default:
+            splits[key] = given
     cset = set(class_names)
     for i in range(n_v):
         if len(segments[i]) != len(segment_labels[i]):
@@ -436,6 +523,8 @@ def write_wtalc(
         bad = (set(segment_labels[i]) | set(video_labels[i])) - cset
         if bad:
             raise ValueError(f"write_wtalc: video {videos[i]!r} uses unknown classes {sorted(bad)}")
+    prepare_dataset_dir(out, overwrite, keep=[feat_path] if features is None else [])
+    ann.mkdir(parents=True, exist_ok=True)
     np.save(ann / "videoname.npy", _bytes_array(videos))
     np.save(ann / "subset.npy", _bytes_array(subsets))
     np.save(ann / "classlist.npy", _bytes_array(class_names))
@@ -450,12 +539,14 @@ def write_wtalc(
     lines = [f"{v}  {float(s)!r} {float(e)!r}" for v, s, e in ambiguous]
     (ann / "Ambiguous_test.txt").write_text("".join(line + "\n" for line in lines), encoding="utf-8")
     tb = ann / _TIMEBASE_FILE
+    record: dict[str, Any] = {}
     if abs(snippet_seconds - SNIPPET_SECONDS) > 1e-12:
         warn(f"{out}: snippet_seconds {snippet_seconds} differs from W-TALC's 0.64 s; recorded in {tb.name} "
              "(tadfuse reads it; W-TALC-family code assumes 0.64 s)")
-        tb.write_text(json.dumps({"snippet_seconds": snippet_seconds}))
-    elif tb.exists():
-        tb.unlink()
+        record["snippet_seconds"] = snippet_seconds
+    record.update(splits)
+    if record:
+        tb.write_text(json.dumps(record))
     if features is not None:
         save_object_array(feat_path, features)
     return out
