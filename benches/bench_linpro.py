@@ -17,10 +17,9 @@ import numpy as np
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import thumos_like  # noqa: E402
-from compare_linpro import full_lp_labels  # noqa: E402
-
-from tadfuse.linpro import linpro_labels, linpro_labels_batch, partition  # noqa: E402
+import thumos_like
+from compare_linpro import full_lp_labels
+from tadfuse.linpro import linpro_labels, linpro_labels_batch, partition
 
 C = thumos_like.NUM_CLASSES
 

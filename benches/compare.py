@@ -13,6 +13,7 @@ before anything is timed.
 from __future__ import annotations
 
 import argparse
+import functools
 import platform
 import sys
 import time
@@ -23,9 +24,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import tadfuse  # noqa: E402
-from numpy_official import numpy_detect, numpy_fuse, numpy_nms, numpy_soft_nms  # noqa: E402
-from workloads import one_class_segments, thumos14_like  # noqa: E402
+import tadfuse
+from numpy_official import numpy_detect, numpy_fuse, numpy_nms, numpy_soft_nms
+from workloads import one_class_segments, thumos14_like
 
 
 def best_time(fn: Callable[[], object], min_total: float = 0.5, max_runs: int = 50) -> float:
@@ -50,6 +51,13 @@ def check_detect(videos, fused: list[tadfuse.Proposals]) -> None:
 
 def row(name: str, t_ref: float, t_new: float, ref_label: str = "numpy") -> str:
     return f"| {name} | {ref_label} {t_ref * 1e3:10.3f} ms | tadfuse {t_new * 1e3:9.3f} ms | {t_ref / t_new:8.1f}x |"
+
+
+def pair(name: str, n: int, baseline: Callable, args: tuple, call: Callable, p: tadfuse.Proposals, **kw) -> None:
+    """Print one row: the numpy loop ``baseline(*args)`` vs ``call(p, **kw)``."""
+    t_ref = best_time(functools.partial(baseline, *args), min_total=1.0, max_runs=5)
+    t_new = best_time(functools.partial(call, p, **kw))
+    print(row(f"{name}, {n:,} segments", t_ref, t_new))
 
 
 def main() -> None:
@@ -104,13 +112,9 @@ def main() -> None:
         assert np.array_equal(got_s.start, s[idx])
         np.testing.assert_allclose(got_s.score, dec, rtol=1e-12)
 
-        runs = dict(min_total=1.0, max_runs=5)
-        print(row(f"fusion, {n:,} segments", best_time(lambda: numpy_fuse(s, e, sc, inn, 0.2, 0.25), **runs),
-                  best_time(lambda: tadfuse.fuse(p, temperature=0.2))))
-        print(row(f"NMS, {n:,} segments", best_time(lambda: numpy_nms(s, e, sc), **runs),
-                  best_time(lambda: tadfuse.nms(p))))
-        print(row(f"soft-NMS, {n:,} segments", best_time(lambda: numpy_soft_nms(s, e, sc), **runs),
-                  best_time(lambda: tadfuse.soft_nms(p))))
+        pair("fusion", n, numpy_fuse, (s, e, sc, inn, 0.2, 0.25), tadfuse.fuse, p, temperature=0.2)
+        pair("NMS", n, numpy_nms, (s, e, sc), tadfuse.nms, p)
+        pair("soft-NMS", n, numpy_soft_nms, (s, e, sc), tadfuse.soft_nms, p)
 
 
 if __name__ == "__main__":

@@ -31,9 +31,8 @@ import scipy
 from scipy.optimize import linprog
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import thumos_like  # noqa: E402
-
-from tadfuse.linpro import LinproStats, linpro_labels, linpro_labels_batch, w_matrix  # noqa: E402
+import thumos_like
+from tadfuse.linpro import LinproStats, linpro_labels, linpro_labels_batch, w_matrix
 
 
 def released_w(segments: np.ndarray, l: int) -> tuple[np.ndarray, np.ndarray]:
@@ -150,8 +149,9 @@ def main() -> None:
     print(f"- objective vs full LP on the {len(rel)} feasible problems: max relative difference {max(rel):.2e};"
           f" max |W g − q| there (tadfuse) {max_res:.2e}; on the infeasible ones the minimum L1"
           f" residual, total {stats.residual_l1:.3g}")
-    import highspy  # noqa: F401  (version below)
     from importlib.metadata import version
+
+    import highspy  # noqa: F401  (version below)
 
     print(f"- {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()},"
           f" numpy {np.__version__}, scipy {scipy.__version__}, highspy {version('highspy')},"

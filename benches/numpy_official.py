@@ -23,11 +23,11 @@ import numpy as np
 
 __all__ = [
     "DEFAULT_THRESHOLDS",
+    "numpy_detect",
     "numpy_extract",
     "numpy_fuse",
     "numpy_nms",
     "numpy_soft_nms",
-    "numpy_detect",
 ]
 
 DEFAULT_THRESHOLDS = np.arange(0.001, 0.04, 0.002)

@@ -17,9 +17,9 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import tadfuse  # noqa: E402
-from numpy_official import numpy_detect, numpy_fuse, numpy_nms, numpy_soft_nms  # noqa: E402
-from workloads import one_class_segments, thumos14_like  # noqa: E402
+import tadfuse
+from numpy_official import numpy_detect, numpy_fuse, numpy_nms, numpy_soft_nms
+from workloads import one_class_segments, thumos14_like
 
 
 @pytest.fixture(scope="module")

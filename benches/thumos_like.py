@@ -26,7 +26,6 @@ import os
 from pathlib import Path
 
 import numpy as np
-
 import tadfuse
 from tadfuse.proposals import Proposals
 

@@ -12,7 +12,6 @@ import os
 from pathlib import Path
 
 import numpy as np
-
 from tadfuse.demo import SyntheticVideo, tcam_from_segments
 
 SNIPPETS_PER_SECOND = 25.0 / 16.0
@@ -30,7 +29,7 @@ def annotations_dir() -> Path:
 def thumos14_like(seed: int = 0, num_classes: int = 21) -> list[SyntheticVideo]:
     """The 212 test videos: real lengths and GT segments, generated activations."""
     ann = annotations_dir()
-    load = lambda name: np.load(ann / name, allow_pickle=True)  # noqa: E731
+    load = lambda name: np.load(ann / name, allow_pickle=True)
     subset, duration = load("subset.npy"), load("duration.npy").ravel()
     segments, labels = load("segments.npy"), load("labels.npy")
     classes = [c.decode() for c in load("classlist.npy")]

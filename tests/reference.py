@@ -40,20 +40,20 @@ import numpy as np
 __all__ = [
     "DEFAULT_THRESHOLDS",
     "as_columns",
-    "to_proposals",
-    "empty_columns",
     "concat_columns",
-    "ref_extract",
-    "ref_overlap",
-    "ref_fuse",
-    "ref_nms",
-    "ref_soft_nms",
+    "empty_columns",
+    "official_transcription",
     "ref_config",
     "ref_detect",
-    "official_transcription",
-    "weighted_lower_median",
-    "student_t_location",
+    "ref_extract",
+    "ref_fuse",
+    "ref_nms",
+    "ref_overlap",
+    "ref_soft_nms",
     "softmax_weights",
+    "student_t_location",
+    "to_proposals",
+    "weighted_lower_median",
 ]
 
 #: The official thresholds: ``np.arange(0.001, 0.04, 0.002)`` (20 values, ascending).
@@ -330,7 +330,7 @@ def ref_fuse(
     cols = as_columns(p)
     if weight not in ("inner", "score"):
         raise ValueError(f"unknown weight {weight!r}")
-    start, end, score, inner = cols["start"], cols["end"], cols["score"], cols["inner"]
+    start, end, score = cols["start"], cols["end"], cols["score"]
     wcol = cols[weight]
     rows = []
     for members in _groups(cols):

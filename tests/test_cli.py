@@ -8,7 +8,6 @@ import subprocess
 import sys
 
 import pytest
-
 import tadfuse
 from tadfuse.cli import main
 from tadfuse.demo import run_demo, synthetic_tcam, tcam_from_segments
@@ -37,7 +36,7 @@ def test_demo_prints_detections_and_timing(capsys):
 
 
 def test_demo_is_deterministic_apart_from_timings():
-    strip = lambda s: re.sub(r"\d+\.\d+ ms|\d+\.\d+x", "", s)  # noqa: E731
+    strip = lambda s: re.sub(r"\d+\.\d+ ms|\d+\.\d+x", "", s)
     assert strip(run_demo(videos=4, seed=1, repeats=1)) == strip(run_demo(videos=4, seed=1, repeats=1))
 
 

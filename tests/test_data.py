@@ -11,7 +11,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from tadfuse.data import (
     THUMOS14_COMMONLY_EXCLUDED,
     DataFormatError,

@@ -7,7 +7,6 @@ import math
 
 import numpy as np
 import pytest
-
 from tadfuse.delta import DeltaLabelStore, DeltaSchedule, distillation_loss
 
 try:

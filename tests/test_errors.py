@@ -14,8 +14,8 @@ import pytest
 
 sys.path.insert(0, os.path.dirname(__file__))
 
-import tadfuse  # noqa: E402
-from tadfuse import Proposals  # noqa: E402
+import tadfuse
+from tadfuse import Proposals
 
 _API = ("extract_proposals", "fuse", "nms", "soft_nms", "detect", "detect_batch",
         "PostprocessConfig")

@@ -16,7 +16,6 @@ import warnings
 
 import numpy as np
 import pytest
-
 from tadfuse.evaluation import EvaluationWarning, GroundTruth, average_precision, evaluate
 from tadfuse.proposals import Proposals
 

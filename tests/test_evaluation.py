@@ -9,7 +9,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from tadfuse.evaluation import (
     EvalResult,
     EvaluationWarning,

@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 from scipy import sparse
 from scipy.optimize import linprog
-
 from tadfuse.linpro import LinproStats, linpro_labels, linpro_labels_batch, partition, w_matrix
 from tadfuse.proposals import Proposals
 

@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
 from tadfuse import _core
 from tadfuse.linpro import partition, w_matrix
 

@@ -79,7 +79,7 @@ def test_fuse_matches_reference(seed, temperature):
 @pytest.mark.parametrize("overlap", ["coverage", "iou"])
 def test_nms_matches_reference(seed, overlap):
     rng = np.random.default_rng(seed)
-    s, e, sc, inn = random_props(rng, int(rng.integers(0, 40)), integer=seed % 2 == 0)
+    s, e, sc, _ = random_props(rng, int(rng.integers(0, 40)), integer=seed % 2 == 0)
     keep = numpy_nms(s, e, sc, 0.25, overlap)
     ref = ref_nms({"label": np.zeros(len(s), int), "start": s, "end": e, "score": sc,
                    "inner": np.arange(len(s), dtype=float), "video": None}, 0.25, overlap)
@@ -90,7 +90,7 @@ def test_nms_matches_reference(seed, overlap):
 @pytest.mark.parametrize("method", ["gaussian", "linear"])
 def test_soft_nms_matches_reference(seed, method):
     rng = np.random.default_rng(seed)
-    s, e, sc, inn = random_props(rng, int(rng.integers(0, 40)), integer=seed % 2 == 0)
+    s, e, sc, _ = random_props(rng, int(rng.integers(0, 40)), integer=seed % 2 == 0)
     max_out = None if seed % 3 else 5
     idx, scores = numpy_soft_nms(s, e, sc, 0.5, 0.01, method, 0.3, max_out)
     ref = ref_soft_nms({"label": np.zeros(len(s), int), "start": s, "end": e, "score": sc,

@@ -18,8 +18,8 @@ import pytest
 
 sys.path.insert(0, os.path.dirname(__file__))
 
-import tadfuse  # noqa: E402
-from reference import official_transcription  # noqa: E402
+import tadfuse
+from reference import official_transcription
 
 pytestmark = pytest.mark.skipif(
     not all(hasattr(tadfuse, n) for n in ("detect", "detect_batch", "PostprocessConfig")),

@@ -15,7 +15,7 @@ import pytest
 
 sys.path.insert(0, os.path.dirname(__file__))
 
-from reference import (  # noqa: E402
+from reference import (
     DEFAULT_THRESHOLDS,
     official_transcription,
     ref_config,

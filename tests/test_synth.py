@@ -8,7 +8,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from tadfuse.data import (
     DataWarning,
     FeatureModel,
@@ -21,7 +20,6 @@ from tadfuse.data import (
 )
 from tadfuse.evaluation import evaluate
 from tadfuse.proposals import Proposals
-
 
 
 def test_toy_is_fast_and_deterministic(tmp_path: Path) -> None:

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from tadfuse.proposals import Proposals
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"

@@ -7,9 +7,8 @@ the distillation loss; needs torch). Evaluation: `evaluate` (protocols `anet`, `
 Datasets: `tadfuse.data`. Time is in snippets.
 """
 
-from tadfuse import _core
+from tadfuse import _core, data
 from tadfuse.config import OFFICIAL_THRESHOLDS, PostprocessConfig
-from tadfuse import data
 from tadfuse.delta import DeltaLabelStore, DeltaSchedule, distillation_loss
 from tadfuse.evaluation import (
     EvalResult,
@@ -26,6 +25,7 @@ __version__: str = _core.__version__
 
 __all__ = [
     "OFFICIAL_THRESHOLDS",
+    "SNIPPET_SECONDS",
     "DeltaLabelStore",
     "DeltaSchedule",
     "EvalResult",
@@ -33,7 +33,6 @@ __all__ = [
     "LinproStats",
     "PostprocessConfig",
     "Proposals",
-    "SNIPPET_SECONDS",
     "__version__",
     "data",
     "detect",

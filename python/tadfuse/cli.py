@@ -4,8 +4,8 @@ Errors in what the user passed (missing or malformed files, bad values: ``ValueE
 includes the data module's ``DataFormatError`` and JSON decode errors —, ``TypeError``,
 ``KeyError`` and ``OSError`` such as ``FileNotFoundError``, and a missing optional extra such
 as matplotlib for ``tadfuse plot``) are printed as one line ``tadfuse: error: <message>`` on
-stderr with exit status 2, argparse's convention for usage errors. ``--traceback`` shows the Python traceback instead. Any other exception is a bug and
-propagates with its traceback.
+stderr with exit status 2, argparse's convention for usage errors. ``--traceback`` shows the
+Python traceback instead. Any other exception is a bug and propagates with its traceback.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-__all__ = ["main", "build_parser"]
+__all__ = ["build_parser", "main"]
 
 
 class MissingExtraError(ImportError):

@@ -236,12 +236,12 @@ def add_data_command(subparsers: Any) -> argparse.ArgumentParser:
 def _plot(args: argparse.Namespace) -> int:
     import numpy as np
 
+    from tadfuse.cli import MissingExtraError
     from tadfuse.evaluation import (
         as_ground_truth,
         proposals_from_activitynet,
         read_activitynet_results,
     )
-    from tadfuse.cli import MissingExtraError
     from tadfuse.proposals import SNIPPET_SECONDS
     from tadfuse.viz import _matplotlib, load_cas_file, save_timeline, timeline_rows_from_cas
 

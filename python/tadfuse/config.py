@@ -14,7 +14,7 @@ import numpy as np
 
 from tadfuse._checks import float_array, integer, real
 
-__all__ = ["PostprocessConfig", "OFFICIAL_THRESHOLDS"]
+__all__ = ["OFFICIAL_THRESHOLDS", "PostprocessConfig"]
 
 #: `np.arange(0.001, 0.04, 0.002)`: the 20 activation thresholds of the released code.
 OFFICIAL_THRESHOLDS: tuple[float, ...] = tuple(np.arange(0.001, 0.04, 0.002).tolist())

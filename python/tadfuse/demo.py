@@ -16,7 +16,7 @@ from tadfuse.config import PostprocessConfig
 from tadfuse.postprocess import detect_batch
 from tadfuse.proposals import SNIPPET_SECONDS, Proposals
 
-__all__ = ["SyntheticVideo", "synthetic_tcam", "tcam_from_segments", "run_demo"]
+__all__ = ["SyntheticVideo", "run_demo", "synthetic_tcam", "tcam_from_segments"]
 
 
 @dataclass(frozen=True)

@@ -70,11 +70,11 @@ from tadfuse.proposals import SNIPPET_SECONDS, Proposals
 
 __all__ = [
     "ANET_TIOU_THRESHOLDS",
+    "PROTOCOLS",
+    "THUMOS14_TIOU_THRESHOLDS",
     "EvalResult",
     "EvaluationWarning",
     "GroundTruth",
-    "PROTOCOLS",
-    "THUMOS14_TIOU_THRESHOLDS",
     "activitynet_results",
     "as_ground_truth",
     "average_precision",
@@ -671,7 +671,7 @@ def _predictions_from_proposals(
         cols["label"].append(lab)
         for k in ("start", "end", "score"):
             cols[k].append(getattr(p, k))
-    cat = lambda k, dt: np.concatenate(cols[k]) if cols[k] else np.zeros(0, dt)  # noqa: E731 (local helper)
+    cat = lambda k, dt: np.concatenate(cols[k]) if cols[k] else np.zeros(0, dt)
     return _Predictions(videos, cat("label", np.int64), cat("start", np.float64),
                         cat("end", np.float64), cat("score", np.float64), "snippets", unknown,
                         [str(v) for v in preds])

@@ -54,9 +54,9 @@ if TYPE_CHECKING:  # scipy.sparse is imported lazily: `import tadfuse` stays fas
     from scipy import sparse
 
 __all__ = [
+    "PAPER_ALPHA",
     "LinproStats",
     "Partition",
-    "PAPER_ALPHA",
     "linpro_labels",
     "linpro_labels_batch",
     "partition",
@@ -527,7 +527,7 @@ def _gather(
     if len(parts) != num_videos:
         raise ValueError(f"fused: got {len(parts)} Proposals for {num_videos} lengths")
     video = np.repeat(np.arange(num_videos, dtype=np.int64), [len(p) for p in parts])
-    cat = lambda name: (  # noqa: E731
+    cat = lambda name: (
         np.concatenate([getattr(p, name) for p in parts]) if parts else np.zeros(0)
     )
     return video, cat("label").astype(np.int64), cat("start"), cat("end"), cat("score")

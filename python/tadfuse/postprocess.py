@@ -17,7 +17,7 @@ from tadfuse._checks import float_array, int_array, integer, real
 from tadfuse.config import OFFICIAL_THRESHOLDS, PostprocessConfig
 from tadfuse.proposals import Proposals
 
-__all__ = ["extract_proposals", "fuse", "nms", "soft_nms", "detect", "detect_batch", "MAX_THREADS"]
+__all__ = ["MAX_THREADS", "detect", "detect_batch", "extract_proposals", "fuse", "nms", "soft_nms"]
 
 #: Upper bound of `detect_batch`'s ``num_threads`` (pools are cached per size).
 MAX_THREADS = 256

@@ -14,7 +14,7 @@ import numpy.typing as npt
 
 from tadfuse._checks import float_array, int_array
 
-__all__ = ["Proposals", "SNIPPET_SECONDS"]
+__all__ = ["SNIPPET_SECONDS", "Proposals"]
 
 #: Seconds per snippet of the W-TALC I3D features: 16 frames at 25 fps.
 SNIPPET_SECONDS = 16.0 / 25.0
@@ -53,7 +53,7 @@ class Proposals:
     ``end < start`` raise ``ValueError``, each naming the column.
     """
 
-    __slots__ = ("label", "start", "end", "score", "inner", "video")
+    __slots__ = ("end", "inner", "label", "score", "start", "video")
 
     label: np.ndarray
     start: np.ndarray
@@ -117,7 +117,7 @@ class Proposals:
         if not parts:
             return cls.empty()
         has_video = all(p.video is not None for p in parts)
-        cat = lambda name: np.concatenate([getattr(p, name) for p in parts])  # noqa: E731
+        cat = lambda name: np.concatenate([getattr(p, name) for p in parts])
         return cls._trusted(
             cat("label"), cat("start"), cat("end"), cat("score"), cat("inner"),
             cat("video") if has_video else None,
@@ -130,7 +130,7 @@ class Proposals:
         """Rows selected by a boolean mask, an index array or a slice (a copy)."""
         if isinstance(index, (int, np.integer)):
             index = [index]
-        sel = lambda a: np.ascontiguousarray(a[index])  # noqa: E731
+        sel = lambda a: np.ascontiguousarray(a[index])
         return Proposals._trusted(
             sel(self.label), sel(self.start), sel(self.end), sel(self.score), sel(self.inner),
             None if self.video is None else sel(self.video),

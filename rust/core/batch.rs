@@ -5,7 +5,9 @@
 use rayon::prelude::*;
 
 use crate::core::error::{CoreError, Result};
-use crate::core::extract::{extract_column, gather_column, validate_cas, ExtractParams, ExtractScratch, SortedThresholds};
+use crate::core::extract::{
+    extract_column, gather_column, validate_cas, ExtractParams, ExtractScratch, SortedThresholds,
+};
 use crate::core::fusion::{fuse_group, FuseParams, Workspace};
 use crate::core::nms::{nms_group, soft_nms_group, NmsParams, SoftNmsParams};
 use crate::core::segments::{gather, Group, Segments, SegmentsRef};
@@ -137,7 +139,13 @@ struct Scratch {
 }
 
 /// One (video, class) unit of work.
-fn detect_class(cas: &Cas<'_>, class: usize, cfg: &DetectConfig, sorted: &SortedThresholds, scratch: &mut Scratch) -> Segments {
+fn detect_class(
+    cas: &Cas<'_>,
+    class: usize,
+    cfg: &DetectConfig,
+    sorted: &SortedThresholds,
+    scratch: &mut Scratch,
+) -> Segments {
     gather_column(cas.data, cas.l, cas.k, class, &mut scratch.column);
     scratch.raw.clear();
     scratch.counts.clear();
@@ -237,7 +245,11 @@ mod tests {
 
     fn official_cfg() -> DetectConfig {
         DetectConfig {
-            extract: ExtractParams { thresholds: official_thresholds(), min_length: 2, preset: ExtractPreset::Official },
+            extract: ExtractParams {
+                thresholds: official_thresholds(),
+                min_length: 2,
+                preset: ExtractPreset::Official,
+            },
             class_threshold: 0.16,
             method: Method::Fusion(FuseParams {
                 temperature: 0.2,

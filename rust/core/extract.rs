@@ -246,11 +246,8 @@ fn official_contrast(sums: &PrefixSums, l: usize, s: usize, e: usize, pad: f64) 
     let right_from = e + 1;
     let right = outer_e.saturating_sub(right_from);
     let count = left + right;
-    let outer = if count == 0 {
-        0.0
-    } else {
-        (sums.sum(outer_s, s) + sums.sum(right_from, right_from + right)) / count as f64
-    };
+    let outer =
+        if count == 0 { 0.0 } else { (sums.sum(outer_s, s) + sums.sum(right_from, right_from + right)) / count as f64 };
     (inner, outer, (e + 1) as f64)
 }
 
@@ -262,11 +259,7 @@ fn paper_contrast(sums: &PrefixSums, l: usize, s: usize, e: usize, alpha: f64) -
     let left_from = s.saturating_sub(w);
     let right_to = e.saturating_add(w).min(l);
     let count = (s - left_from) + (right_to - e);
-    let outer = if count == 0 {
-        0.0
-    } else {
-        (sums.sum(left_from, s) + sums.sum(e, right_to)) / count as f64
-    };
+    let outer = if count == 0 { 0.0 } else { (sums.sum(left_from, s) + sums.sum(e, right_to)) / count as f64 };
     (inner, outer, e as f64)
 }
 
@@ -391,11 +384,8 @@ mod tests {
         let p = ExtractParams { thresholds: th.clone(), min_length: 1, preset: ExtractPreset::Paper { alpha: 0.0 } };
         let mut out = Segments::default();
         extract_column(&x, 0, &p, &SortedThresholds::new(&th), &mut ExtractScratch::default(), &mut out, None);
-        let expected: Vec<(f64, f64)> = th
-            .iter()
-            .flat_map(|&t| naive_runs(&x, t))
-            .map(|(s, e)| (s as f64, e as f64))
-            .collect();
+        let expected: Vec<(f64, f64)> =
+            th.iter().flat_map(|&t| naive_runs(&x, t)).map(|(s, e)| (s as f64, e as f64)).collect();
         let got: Vec<(f64, f64)> = out.start.iter().cloned().zip(out.end.iter().cloned()).collect();
         assert_eq!(got, expected);
     }
@@ -422,7 +412,15 @@ mod tests {
         let x = [0.2, 0.5, 0.6, 0.7, 0.0, 0.3];
         let p = ExtractParams { thresholds: vec![0.001], min_length: 2, preset: ExtractPreset::Official };
         let mut out = Segments::default();
-        extract_column(&x, 3, &p, &SortedThresholds::new(&p.thresholds), &mut ExtractScratch::default(), &mut out, None);
+        extract_column(
+            &x,
+            3,
+            &p,
+            &SortedThresholds::new(&p.thresholds),
+            &mut ExtractScratch::default(),
+            &mut out,
+            None,
+        );
         // Runs above 0.001: [0,4) and [5,6) (too short). For [0,4): inner = mean(x[0..5]),
         // outer_s = 0, outer_e = min(5, int(4.21+1)=5) -> right part [5,5) empty: outer = 0.
         assert_eq!(out.len(), 1);
@@ -435,11 +433,13 @@ mod tests {
 
     #[test]
     fn nonfinite_cas_is_an_error() {
-        let err = extract(&[0.1, f64::NAN], 2, 1, None, &ExtractParams {
-            thresholds: official_thresholds(),
-            min_length: 2,
-            preset: ExtractPreset::Official,
-        })
+        let err = extract(
+            &[0.1, f64::NAN],
+            2,
+            1,
+            None,
+            &ExtractParams { thresholds: official_thresholds(), min_length: 2, preset: ExtractPreset::Official },
+        )
         .unwrap_err();
         assert!(err.to_string().contains("cas"));
     }

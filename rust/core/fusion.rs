@@ -168,7 +168,13 @@ mod tests {
     use super::*;
 
     fn official(t: f64) -> FuseParams {
-        FuseParams { temperature: t, threshold: 0.25, overlap: Overlap::Coverage, weight: Weight::Inner, template: Template::Gaussian }
+        FuseParams {
+            temperature: t,
+            threshold: 0.25,
+            overlap: Overlap::Coverage,
+            weight: Weight::Inner,
+            template: Template::Gaussian,
+        }
     }
 
     #[test]

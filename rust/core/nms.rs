@@ -195,7 +195,12 @@ mod tests {
 
     #[test]
     fn linear_soft_nms_drops_under_min_score_and_respects_max_out() {
-        let rows = Segments::from_rows(&[(0.0, 4.0, 0.9, 0.0), (0.0, 4.0, 0.8, 0.0), (10.0, 12.0, 0.5, 0.0), (20.0, 22.0, 0.4, 0.0)]);
+        let rows = Segments::from_rows(&[
+            (0.0, 4.0, 0.9, 0.0),
+            (0.0, 4.0, 0.8, 0.0),
+            (10.0, 12.0, 0.5, 0.0),
+            (20.0, 22.0, 0.4, 0.0),
+        ]);
         let g = Group::of(&rows);
         let p = SoftNmsParams { decay: Decay::Linear { threshold: 0.3 }, min_score: 0.001, max_out: Some(2) };
         let mut out = Segments::default();

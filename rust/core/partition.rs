@@ -52,10 +52,7 @@ impl WRule {
             "official" => WRule::Official,
             "paper" => WRule::Paper { alpha },
             other => {
-                return Err(CoreError::invalid(
-                    "preset",
-                    format!("must be \"official\" or \"paper\", got {other:?}"),
-                ))
+                return Err(CoreError::invalid("preset", format!("must be \"official\" or \"paper\", got {other:?}")))
             }
         };
         rule.validate()?;
@@ -65,10 +62,7 @@ impl WRule {
     pub fn validate(&self) -> Result<()> {
         if let WRule::Paper { alpha } = *self {
             if !(alpha.is_finite() && alpha >= 0.0) {
-                return Err(CoreError::invalid(
-                    "alpha",
-                    format!("must be finite and >= 0, got {alpha}"),
-                ));
+                return Err(CoreError::invalid("alpha", format!("must be finite and >= 0, got {alpha}")));
             }
         }
         Ok(())
@@ -107,10 +101,7 @@ impl WRow {
 /// Validates one instance: finite `start`, `end`, `score` with `0 <= start <= end`.
 fn check_instance(k: usize, start: f64, end: f64, score: f64) -> Result<()> {
     if !start.is_finite() || start < 0.0 {
-        return Err(CoreError::invalid(
-            "start",
-            format!("must be finite and >= 0, got {start} at index {k}"),
-        ));
+        return Err(CoreError::invalid("start", format!("must be finite and >= 0, got {start} at index {k}")));
     }
     if !end.is_finite() || end < start {
         return Err(CoreError::invalid(
@@ -119,10 +110,7 @@ fn check_instance(k: usize, start: f64, end: f64, score: f64) -> Result<()> {
         ));
     }
     if !score.is_finite() {
-        return Err(CoreError::invalid(
-            "score",
-            format!("must be finite, got {score} at index {k}"),
-        ));
+        return Err(CoreError::invalid("score", format!("must be finite, got {score} at index {k}")));
     }
     Ok(())
 }
@@ -149,21 +137,14 @@ pub fn w_row(start: f64, end: f64, length: usize, rule: WRule) -> WRow {
     let (outer_lo, outer_hi) = match rule {
         WRule::Official => {
             let pad = 0.0785 * n.powf(0.9);
-            (
-                (s - pad).trunc().max(0.0),
-                (e + pad + 1.0).trunc().min(l - 1.0),
-            )
+            ((s - pad).trunc().max(0.0), (e + pad + 1.0).trunc().min(l - 1.0))
         }
         WRule::Paper { alpha } => {
             let w = (alpha * n).trunc();
             ((s - w).max(0.0), (e + w).min(l))
         }
     };
-    WRow {
-        left: (clip(outer_lo), clip(s)),
-        inner: (clip(s), clip(e)),
-        right: (clip(e), clip(outer_hi)),
-    }
+    WRow { left: (clip(outer_lo), clip(s)), inner: (clip(s), clip(e)), right: (clip(e), clip(outer_hi)) }
 }
 
 /// The equivalence-class partition of one problem (see the module docs).
@@ -200,10 +181,7 @@ impl Partition {
     /// The `(row, sign)` non-zeros of class `c`'s column pattern.
     pub fn pattern(&self, c: usize) -> impl Iterator<Item = (usize, i8)> + '_ {
         let r = self.class_ptr[c]..self.class_ptr[c + 1];
-        self.entry_row[r.clone()]
-            .iter()
-            .copied()
-            .zip(self.entry_sign[r].iter().copied())
+        self.entry_row[r.clone()].iter().copied().zip(self.entry_sign[r].iter().copied())
     }
 
     /// Class of every snippet, shape `(l,)`.
@@ -237,10 +215,7 @@ struct Dsu {
 
 impl Dsu {
     fn new(n: usize) -> Self {
-        Dsu {
-            parent: (0..n).collect(),
-            size: vec![1; n],
-        }
+        Dsu { parent: (0..n).collect(), size: vec![1; n] }
     }
     fn find(&mut self, mut x: usize) -> usize {
         while self.parent[x] != x {
@@ -285,11 +260,7 @@ pub fn partition(rows: &[WRow], length: usize) -> Partition {
     let mut slot = vec![NONE; n]; // position of a row in `active`
     let mut hash = (0u64, 0u64);
 
-    let mut part = Partition {
-        length,
-        class_ptr: vec![0],
-        ..Partition::default()
-    };
+    let mut part = Partition { length, class_ptr: vec![0], ..Partition::default() };
     let mut by_hash: HashMap<(u64, u64), Vec<usize>> = HashMap::new();
     let mut zero_class = NONE;
     let mut scratch: Vec<(usize, i8)> = Vec::new();
@@ -317,11 +288,7 @@ pub fn partition(rows: &[WRow], length: usize) -> Partition {
             }
             ev += 1;
         }
-        let next = if ev < events.len() {
-            events[ev].0.min(length)
-        } else {
-            length
-        };
+        let next = if ev < events.len() { events[ev].0.min(length) } else { length };
 
         // The class of the current (constant) pattern.
         let class = if active.is_empty() {
@@ -336,10 +303,7 @@ pub fn partition(rows: &[WRow], length: usize) -> Partition {
             let found = candidates.iter().copied().find(|&c| {
                 let r = part.class_ptr[c]..part.class_ptr[c + 1];
                 r.len() == active.len()
-                    && part.entry_row[r.clone()]
-                        .iter()
-                        .zip(&part.entry_sign[r])
-                        .all(|(&row, &sign)| state[row] == sign)
+                    && part.entry_row[r.clone()].iter().zip(&part.entry_sign[r]).all(|(&row, &sign)| state[row] == sign)
             });
             match found {
                 Some(c) => c,
@@ -407,21 +371,12 @@ pub fn partition(rows: &[WRow], length: usize) -> Partition {
 }
 
 /// The partition for instances given by their bounds (validated here).
-pub fn partition_instances(
-    start: &[f64],
-    end: &[f64],
-    length: usize,
-    rule: WRule,
-) -> Result<Partition> {
+pub fn partition_instances(start: &[f64], end: &[f64], length: usize, rule: WRule) -> Result<Partition> {
     rule.validate()?;
     if start.len() != end.len() {
         return Err(CoreError::invalid(
             "end",
-            format!(
-                "has length {}, expected {} (the length of `start`)",
-                end.len(),
-                start.len()
-            ),
+            format!("has length {}, expected {} (the length of `start`)", end.len(), start.len()),
         ));
     }
     let mut rows = Vec::with_capacity(start.len());
@@ -438,11 +393,7 @@ pub fn w_rows(start: &[f64], end: &[f64], length: usize, rule: WRule) -> Result<
     if start.len() != end.len() {
         return Err(CoreError::invalid(
             "end",
-            format!(
-                "has length {}, expected {} (the length of `start`)",
-                end.len(),
-                start.len()
-            ),
+            format!("has length {}, expected {} (the length of `start`)", end.len(), start.len()),
         ));
     }
     start
@@ -579,14 +530,7 @@ fn plan_problem(rows: &[WRow], q: &[f64], length: usize) -> ProblemPlan {
             blocks.push((crow, ccls));
         }
     }
-    ProblemPlan {
-        part,
-        value,
-        blocks,
-        residual,
-        closed_form,
-        closed_infeasible,
-    }
+    ProblemPlan { part, value, blocks, residual, closed_form, closed_infeasible }
 }
 
 /// Everything the Python side needs to solve the stacked reduced LP and expand the labels of a
@@ -648,37 +592,22 @@ pub fn linpro_plan(
 ) -> Result<LinproPlan> {
     rule.validate()?;
     let n = label.len();
-    for (name, len) in [
-        ("video", video.len()),
-        ("start", start.len()),
-        ("end", end.len()),
-        ("score", score.len()),
-    ] {
+    for (name, len) in [("video", video.len()), ("start", start.len()), ("end", end.len()), ("score", score.len())] {
         if len != n {
-            return Err(CoreError::invalid(
-                name,
-                format!("has length {len}, expected {n} (the length of `label`)"),
-            ));
+            return Err(CoreError::invalid(name, format!("has length {len}, expected {n} (the length of `label`)")));
         }
     }
     for k in 0..n {
         if video[k] >= lengths.len() {
             return Err(CoreError::invalid(
                 "video",
-                format!(
-                    "index {} at position {k} is out of range for {} videos",
-                    video[k],
-                    lengths.len()
-                ),
+                format!("index {} at position {k} is out of range for {} videos", video[k], lengths.len()),
             ));
         }
         if label[k] >= num_classes {
             return Err(CoreError::invalid(
                 "label",
-                format!(
-                    "{} at position {k} is out of range for num_classes = {num_classes}",
-                    label[k]
-                ),
+                format!("{} at position {k} is out of range for num_classes = {num_classes}", label[k]),
             ));
         }
         check_instance(k, start[k], end[k], score[k])?;
@@ -704,10 +633,7 @@ pub fn linpro_plan(
         .map(|&(a, b)| {
             let idx = &order[a..b];
             let length = lengths[video[idx[0]]];
-            let rows: Vec<WRow> = idx
-                .iter()
-                .map(|&k| w_row(start[k], end[k], length, rule))
-                .collect();
+            let rows: Vec<WRow> = idx.iter().map(|&k| w_row(start[k], end[k], length, rule)).collect();
             let q: Vec<f64> = idx.iter().map(|&k| score[k]).collect();
             plan_problem(&rows, &q, length)
         })
@@ -810,18 +736,11 @@ pub fn linpro_expand(
     if var_size.len() != var_value.len() {
         return Err(CoreError::invalid(
             "var_size",
-            format!(
-                "has length {}, expected {} (the length of `var_value`)",
-                var_size.len(),
-                var_value.len()
-            ),
+            format!("has length {}, expected {} (the length of `var_value`)", var_size.len(), var_value.len()),
         ));
     }
     if let Some(k) = var_value.iter().position(|x| !x.is_finite()) {
-        return Err(CoreError::invalid(
-            "var_value",
-            format!("non-finite value at index {k}"),
-        ));
+        return Err(CoreError::invalid("var_value", format!("non-finite value at index {k}")));
     }
     if let Some(k) = var_size.iter().position(|x| !(x.is_finite() && *x > 0.0)) {
         return Err(CoreError::invalid(
@@ -833,56 +752,35 @@ pub fn linpro_expand(
     let mut total: usize = 0;
     for &l in lengths {
         offset.push(total);
-        total = total
-            .checked_add(l)
-            .ok_or_else(|| CoreError::invalid("lengths", "sum overflows"))?;
+        total = total.checked_add(l).ok_or_else(|| CoreError::invalid("lengths", "sum overflows"))?;
     }
     let cells = total
         .checked_mul(num_classes)
         .filter(|&c| c <= isize::MAX as usize / 8)
         .ok_or_else(|| CoreError::invalid("lengths", "output too large"))?;
     let mut out: Vec<f64> = Vec::new();
-    out.try_reserve_exact(cells).map_err(|_| {
-        CoreError::invalid("lengths", format!("cannot allocate {cells} output cells"))
-    })?;
+    out.try_reserve_exact(cells)
+        .map_err(|_| CoreError::invalid("lengths", format!("cannot allocate {cells} output cells")))?;
     out.resize(cells, 0.0);
     for j in 0..s {
-        let (v, lab, a, b, var) = (
-            seg_video[j],
-            seg_label[j],
-            seg_start[j],
-            seg_end[j],
-            seg_var[j],
-        );
+        let (v, lab, a, b, var) = (seg_video[j], seg_label[j], seg_start[j], seg_end[j], seg_var[j]);
         if v >= lengths.len() {
-            return Err(CoreError::invalid(
-                "seg_video",
-                format!("index {v} at position {j} is out of range"),
-            ));
+            return Err(CoreError::invalid("seg_video", format!("index {v} at position {j} is out of range")));
         }
         if lab >= num_classes {
-            return Err(CoreError::invalid(
-                "seg_label",
-                format!("{lab} at position {j} is out of range"),
-            ));
+            return Err(CoreError::invalid("seg_label", format!("{lab} at position {j} is out of range")));
         }
         if !(a <= b && b <= lengths[v]) {
             return Err(CoreError::invalid(
                 "seg_end",
-                format!(
-                    "segment [{a}, {b}) at position {j} is not inside [0, {})",
-                    lengths[v]
-                ),
+                format!("segment [{a}, {b}) at position {j} is not inside [0, {})", lengths[v]),
             ));
         }
         if var == NONE {
             continue;
         }
         if var >= var_value.len() {
-            return Err(CoreError::invalid(
-                "seg_var",
-                format!("index {var} at position {j} is out of range"),
-            ));
+            return Err(CoreError::invalid("seg_var", format!("index {var} at position {j} is out of range")));
         }
         let g = (var_value[var] / var_size[var]).clamp(0.0, 1.0);
         for i in a..b {
@@ -963,11 +861,8 @@ mod tests {
         let mut patterns: Vec<Vec<(usize, i8)>> = Vec::new();
         let mut cls = Vec::with_capacity(length);
         for i in 0..length {
-            let col: Vec<(usize, i8)> = rows
-                .iter()
-                .enumerate()
-                .filter_map(|(k, r)| Some((k, r.entry(i))).filter(|x| x.1 != 0))
-                .collect();
+            let col: Vec<(usize, i8)> =
+                rows.iter().enumerate().filter_map(|(k, r)| Some((k, r.entry(i))).filter(|x| x.1 != 0)).collect();
             let c = match patterns.iter().position(|p| *p == col) {
                 Some(c) => c,
                 None => {
@@ -986,16 +881,8 @@ mod tests {
         for trial in 0..2000 {
             let length = 1 + rng.below(60) as usize;
             let (s, e) = random_instances(&mut rng, length);
-            let rule = if trial % 2 == 0 {
-                WRule::Official
-            } else {
-                WRule::Paper { alpha: 0.25 }
-            };
-            let rows: Vec<WRow> = s
-                .iter()
-                .zip(&e)
-                .map(|(&a, &b)| w_row(a, b, length, rule))
-                .collect();
+            let rule = if trial % 2 == 0 { WRule::Official } else { WRule::Paper { alpha: 0.25 } };
+            let rows: Vec<WRow> = s.iter().zip(&e).map(|(&a, &b)| w_row(a, b, length, rule)).collect();
             let part = partition(&rows, length);
             let (cls, patterns) = dense_reference(&rows, length);
             assert_eq!(part.snippet_class(), cls, "trial {trial}");
@@ -1033,16 +920,8 @@ mod tests {
     fn non_contiguous_class_is_one_class() {
         // Row 0 inner [0, 20); row 1 (inner [8, 12)) splits it into two runs of pattern {0:+}.
         let rows = [
-            WRow {
-                left: (0, 0),
-                inner: (0, 20),
-                right: (20, 20),
-            },
-            WRow {
-                left: (8, 8),
-                inner: (8, 12),
-                right: (12, 12),
-            },
+            WRow { left: (0, 0), inner: (0, 20), right: (20, 20) },
+            WRow { left: (8, 8), inner: (8, 12), right: (12, 12) },
         ];
         let part = partition(&rows, 25);
         let cls = part.snippet_class();
@@ -1065,8 +944,7 @@ mod tests {
     fn plan_is_consistent() {
         let mut rng = Rng(42);
         let lengths = [50usize, 7, 0, 120];
-        let (mut video, mut label, mut start, mut end, mut score) =
-            (vec![], vec![], vec![], vec![], vec![]);
+        let (mut video, mut label, mut start, mut end, mut score) = (vec![], vec![], vec![], vec![], vec![]);
         for (v, &l) in lengths.iter().enumerate() {
             for lab in 0..3 {
                 let (s, e) = random_instances(&mut rng, l.max(1));
@@ -1079,17 +957,7 @@ mod tests {
                 }
             }
         }
-        let plan = linpro_plan(
-            &video,
-            &label,
-            &start,
-            &end,
-            &score,
-            &lengths,
-            3,
-            WRule::Official,
-        )
-        .unwrap();
+        let plan = linpro_plan(&video, &label, &start, &end, &score, &lengths, 3, WRule::Official).unwrap();
         // Segments of each problem tile its video.
         let mut covered = vec![vec![0usize; 3]; lengths.len()];
         for j in 0..plan.seg_video.len() {
@@ -1138,138 +1006,18 @@ mod tests {
             Ok(_) => "ok".to_string(),
         };
         let l = [10usize];
-        assert_eq!(
-            err(linpro_plan(
-                &[0],
-                &[0],
-                &[1.0],
-                &[2.0],
-                &[0.5],
-                &l,
-                1,
-                WRule::Official
-            )),
-            "ok"
-        );
-        assert_eq!(
-            err(linpro_plan(
-                &[1],
-                &[0],
-                &[1.0],
-                &[2.0],
-                &[0.5],
-                &l,
-                1,
-                WRule::Official
-            )),
-            "video"
-        );
-        assert_eq!(
-            err(linpro_plan(
-                &[0],
-                &[1],
-                &[1.0],
-                &[2.0],
-                &[0.5],
-                &l,
-                1,
-                WRule::Official
-            )),
-            "label"
-        );
-        assert_eq!(
-            err(linpro_plan(
-                &[0],
-                &[0],
-                &[-1.0],
-                &[2.0],
-                &[0.5],
-                &l,
-                1,
-                WRule::Official
-            )),
-            "start"
-        );
-        assert_eq!(
-            err(linpro_plan(
-                &[0],
-                &[0],
-                &[f64::NAN],
-                &[2.0],
-                &[0.5],
-                &l,
-                1,
-                WRule::Official
-            )),
-            "start"
-        );
-        assert_eq!(
-            err(linpro_plan(
-                &[0],
-                &[0],
-                &[3.0],
-                &[2.0],
-                &[0.5],
-                &l,
-                1,
-                WRule::Official
-            )),
-            "end"
-        );
-        assert_eq!(
-            err(linpro_plan(
-                &[0],
-                &[0],
-                &[1.0],
-                &[2.0],
-                &[f64::INFINITY],
-                &l,
-                1,
-                WRule::Official
-            )),
-            "score"
-        );
-        assert_eq!(
-            err(linpro_plan(
-                &[0, 0],
-                &[0],
-                &[1.0],
-                &[2.0],
-                &[0.5],
-                &l,
-                1,
-                WRule::Official
-            )),
-            "video"
-        );
-        assert_eq!(
-            err(linpro_plan(
-                &[0],
-                &[0],
-                &[1.0],
-                &[2.0],
-                &[0.5],
-                &l,
-                1,
-                WRule::Paper { alpha: -1.0 }
-            )),
-            "alpha"
-        );
+        assert_eq!(err(linpro_plan(&[0], &[0], &[1.0], &[2.0], &[0.5], &l, 1, WRule::Official)), "ok");
+        assert_eq!(err(linpro_plan(&[1], &[0], &[1.0], &[2.0], &[0.5], &l, 1, WRule::Official)), "video");
+        assert_eq!(err(linpro_plan(&[0], &[1], &[1.0], &[2.0], &[0.5], &l, 1, WRule::Official)), "label");
+        assert_eq!(err(linpro_plan(&[0], &[0], &[-1.0], &[2.0], &[0.5], &l, 1, WRule::Official)), "start");
+        assert_eq!(err(linpro_plan(&[0], &[0], &[f64::NAN], &[2.0], &[0.5], &l, 1, WRule::Official)), "start");
+        assert_eq!(err(linpro_plan(&[0], &[0], &[3.0], &[2.0], &[0.5], &l, 1, WRule::Official)), "end");
+        assert_eq!(err(linpro_plan(&[0], &[0], &[1.0], &[2.0], &[f64::INFINITY], &l, 1, WRule::Official)), "score");
+        assert_eq!(err(linpro_plan(&[0, 0], &[0], &[1.0], &[2.0], &[0.5], &l, 1, WRule::Official)), "video");
+        assert_eq!(err(linpro_plan(&[0], &[0], &[1.0], &[2.0], &[0.5], &l, 1, WRule::Paper { alpha: -1.0 })), "alpha");
         assert!(WRule::parse("nope", 0.25).is_err());
         // Huge but finite bounds are clipped, not overflowed.
-        assert_eq!(
-            err(linpro_plan(
-                &[0],
-                &[0],
-                &[1e300],
-                &[1e301],
-                &[0.5],
-                &l,
-                1,
-                WRule::Official
-            )),
-            "ok"
-        );
+        assert_eq!(err(linpro_plan(&[0], &[0], &[1e300], &[1e301], &[0.5], &l, 1, WRule::Official)), "ok");
     }
 
     #[test]

@@ -15,10 +15,7 @@ pub(crate) fn value_error(e: CoreError) -> PyErr {
 }
 
 /// Borrowed slice of a numpy array, or a `TypeError` naming the argument.
-pub(crate) fn slice<'a, T: numpy::Element>(
-    arg: &str,
-    a: &'a numpy::PyReadonlyArray1<'_, T>,
-) -> PyResult<&'a [T]> {
+pub(crate) fn slice<'a, T: numpy::Element>(arg: &str, a: &'a numpy::PyReadonlyArray1<'_, T>) -> PyResult<&'a [T]> {
     a.as_slice().map_err(|_| PyTypeError::new_err(format!("`{arg}` must be a C-contiguous 1-D array")))
 }
 

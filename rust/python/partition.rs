@@ -15,9 +15,8 @@ fn indices(name: &str, a: &PyReadonlyArray1<'_, i64>) -> PyResult<Vec<usize>> {
         .iter()
         .enumerate()
         .map(|(k, &x)| {
-            usize::try_from(x).map_err(|_| {
-                PyValueError::new_err(format!("`{name}`: must be >= 0, got {x} at index {k}"))
-            })
+            usize::try_from(x)
+                .map_err(|_| PyValueError::new_err(format!("`{name}`: must be >= 0, got {x} at index {k}")))
         })
         .collect()
 }
@@ -29,23 +28,19 @@ fn optional_indices(name: &str, a: &PyReadonlyArray1<'_, i64>) -> PyResult<Vec<u
         .enumerate()
         .map(|(k, &x)| match x {
             -1 => Ok(NONE),
-            _ => usize::try_from(x).map_err(|_| {
-                PyValueError::new_err(format!("`{name}`: must be >= -1, got {x} at index {k}"))
-            }),
+            _ => usize::try_from(x)
+                .map_err(|_| PyValueError::new_err(format!("`{name}`: must be >= -1, got {x} at index {k}"))),
         })
         .collect()
 }
 
 fn nonneg(name: &str, x: i64) -> PyResult<usize> {
-    usize::try_from(x)
-        .map_err(|_| PyValueError::new_err(format!("`{name}`: must be >= 0, got {x}")))
+    usize::try_from(x).map_err(|_| PyValueError::new_err(format!("`{name}`: must be >= 0, got {x}")))
 }
 
 fn to_i64(v: &[usize]) -> Vec<i64> {
     // Core indices are bounded by array lengths (< i64::MAX); NONE maps to -1.
-    v.iter()
-        .map(|&x| if x == NONE { -1 } else { x as i64 })
-        .collect()
+    v.iter().map(|&x| if x == NONE { -1 } else { x as i64 }).collect()
 }
 
 fn ints<'py>(py: Python<'py>, v: &[usize]) -> Bound<'py, PyArray1<i64>> {
@@ -66,16 +61,10 @@ fn linpro_w_rows<'py>(
     let rule = WRule::parse(preset, alpha).map_err(value_error)?;
     let length = nonneg("length", length)?;
     let (s, e) = (contiguous("start", &start)?, contiguous("end", &end)?);
-    let rows = py
-        .detach(|| core::w_rows(s, e, length, rule))
-        .map_err(value_error)?;
+    let rows = py.detach(|| core::w_rows(s, e, length, rule)).map_err(value_error)?;
     let flat: Vec<i64> = rows
         .iter()
-        .flat_map(|r| {
-            [
-                r.left.0, r.left.1, r.inner.0, r.inner.1, r.right.0, r.right.1,
-            ]
-        })
+        .flat_map(|r| [r.left.0, r.left.1, r.inner.0, r.inner.1, r.right.0, r.right.1])
         .map(|x| x as i64)
         .collect();
     PyArray1::from_vec(py, flat).reshape([rows.len(), 6])
@@ -95,9 +84,7 @@ fn linpro_partition<'py>(
     let rule = WRule::parse(preset, alpha).map_err(value_error)?;
     let length = nonneg("length", length)?;
     let (s, e) = (contiguous("start", &start)?, contiguous("end", &end)?);
-    let p = py
-        .detach(|| core::partition_instances(s, e, length, rule))
-        .map_err(value_error)?;
+    let p = py.detach(|| core::partition_instances(s, e, length, rule)).map_err(value_error)?;
     let d = PyDict::new(py);
     d.set_item("seg_start", ints(py, &p.seg_start))?;
     d.set_item("seg_end", ints(py, &p.seg_end))?;
@@ -133,23 +120,15 @@ fn linpro_plan<'py>(
     let video = indices("video", &video)?;
     let label = indices("label", &label)?;
     let lengths = indices("lengths", &lengths)?;
-    let (s, e, q) = (
-        contiguous("start", &start)?,
-        contiguous("end", &end)?,
-        contiguous("score", &score)?,
-    );
-    let p = py
-        .detach(|| core::linpro_plan(&video, &label, s, e, q, &lengths, num_classes, rule))
-        .map_err(value_error)?;
+    let (s, e, q) = (contiguous("start", &start)?, contiguous("end", &end)?, contiguous("score", &score)?);
+    let p =
+        py.detach(|| core::linpro_plan(&video, &label, s, e, q, &lengths, num_classes, rule)).map_err(value_error)?;
     let d = PyDict::new(py);
     d.set_item("problem_video", ints(py, &p.problem_video))?;
     d.set_item("problem_label", ints(py, &p.problem_label))?;
     d.set_item("problem_components", ints(py, &p.problem_components))?;
     d.set_item("problem_closed_form", ints(py, &p.problem_closed_form))?;
-    d.set_item(
-        "problem_closed_infeasible",
-        ints(py, &p.problem_closed_infeasible),
-    )?;
+    d.set_item("problem_closed_infeasible", ints(py, &p.problem_closed_infeasible))?;
     d.set_item("var_size", PyArray1::from_vec(py, p.var_size))?;
     d.set_item("var_value", PyArray1::from_vec(py, p.var_value))?;
     d.set_item("var_lp", ints(py, &p.var_lp))?;
@@ -193,24 +172,11 @@ fn linpro_expand<'py>(
     let seg_start = indices("seg_start", &seg_start)?;
     let seg_end = indices("seg_end", &seg_end)?;
     let seg_var = optional_indices("seg_var", &seg_var)?;
-    let (vv, vs) = (
-        contiguous("var_value", &var_value)?,
-        contiguous("var_size", &var_size)?,
-    );
+    let (vv, vs) = (contiguous("var_value", &var_value)?, contiguous("var_size", &var_size)?);
     let total: usize = lengths.iter().fold(0usize, |a, &l| a.saturating_add(l));
     let flat = py
         .detach(|| {
-            core::linpro_expand(
-                &lengths,
-                num_classes,
-                &seg_video,
-                &seg_label,
-                &seg_start,
-                &seg_end,
-                &seg_var,
-                vv,
-                vs,
-            )
+            core::linpro_expand(&lengths, num_classes, &seg_video, &seg_label, &seg_start, &seg_end, &seg_var, vv, vs)
         })
         .map_err(value_error)?;
     PyArray1::from_vec(py, flat).reshape([total, num_classes])

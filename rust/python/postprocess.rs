@@ -18,7 +18,8 @@ type Arr<'py, T> = Bound<'py, PyArray1<T>>;
 /// `(label, start, end, score, inner)` as numpy arrays.
 type Columns<'py> = (Arr<'py, i64>, Arr<'py, f64>, Arr<'py, f64>, Arr<'py, f64>, Arr<'py, f64>);
 /// [`Columns`] plus the `video` column (or `None`).
-type VideoColumns<'py> = (Arr<'py, i64>, Arr<'py, f64>, Arr<'py, f64>, Arr<'py, f64>, Arr<'py, f64>, Option<Arr<'py, i64>>);
+type VideoColumns<'py> =
+    (Arr<'py, i64>, Arr<'py, f64>, Arr<'py, f64>, Arr<'py, f64>, Arr<'py, f64>, Option<Arr<'py, i64>>);
 
 fn to_numpy<'py>(py: Python<'py>, s: Segments) -> Columns<'py> {
     (
@@ -51,7 +52,14 @@ fn preset_of(name: &str, alpha: f64) -> PyResult<ExtractPreset> {
     }
 }
 
-fn fuse_params(temperature: f64, threshold: f64, overlap: &str, weight: &str, template: &str, dof: f64) -> PyResult<FuseParams> {
+fn fuse_params(
+    temperature: f64,
+    threshold: f64,
+    overlap: &str,
+    weight: &str,
+    template: &str,
+    dof: f64,
+) -> PyResult<FuseParams> {
     Ok(FuseParams {
         temperature,
         threshold,
@@ -62,7 +70,13 @@ fn fuse_params(temperature: f64, threshold: f64, overlap: &str, weight: &str, te
     })
 }
 
-fn soft_params(sigma: f64, min_score: f64, method: &str, threshold: f64, max_out: Option<usize>) -> PyResult<SoftNmsParams> {
+fn soft_params(
+    sigma: f64,
+    min_score: f64,
+    method: &str,
+    threshold: f64,
+    max_out: Option<usize>,
+) -> PyResult<SoftNmsParams> {
     let decay = match method {
         "gaussian" => Decay::Gaussian { sigma },
         "linear" => Decay::Linear { threshold },
@@ -114,7 +128,11 @@ fn extract_proposals<'py>(
     alpha: f64,
 ) -> PyResult<Columns<'py>> {
     let view = cas_view("cas", &cas)?;
-    let params = ExtractParams { thresholds: slice("thresholds", &thresholds)?.to_vec(), min_length, preset: preset_of(preset, alpha)? };
+    let params = ExtractParams {
+        thresholds: slice("thresholds", &thresholds)?.to_vec(),
+        min_length,
+        preset: preset_of(preset, alpha)?,
+    };
     let classes = classes.as_ref().map(|c| slice("classes", c)).transpose()?;
     let out = py.detach(|| extract::extract(view.data, view.l, view.k, classes, &params)).map_err(value_error)?;
     Ok(to_numpy(py, out))
@@ -139,12 +157,7 @@ fn fuse<'py>(
 
 #[pyfunction]
 #[pyo3(signature = (columns, threshold, overlap))]
-fn nms<'py>(
-    py: Python<'py>,
-    columns: Input<'py>,
-    threshold: f64,
-    overlap: &str,
-) -> PyResult<VideoColumns<'py>> {
+fn nms<'py>(py: Python<'py>, columns: Input<'py>, threshold: f64, overlap: &str) -> PyResult<VideoColumns<'py>> {
     let method = Method::Nms(NmsParams { threshold, overlap: overlap_of(overlap)? });
     run_grouped(py, &columns, method)
 }
@@ -200,7 +213,11 @@ fn detect_batch<'py>(
         _ => return Err(unknown("method", method, "'fusion', 'nms', 'soft_nms'")),
     };
     let cfg = DetectConfig {
-        extract: ExtractParams { thresholds: slice("thresholds", &thresholds)?.to_vec(), min_length, preset: preset_of(preset, alpha)? },
+        extract: ExtractParams {
+            thresholds: slice("thresholds", &thresholds)?.to_vec(),
+            min_length,
+            preset: preset_of(preset, alpha)?,
+        },
         class_threshold,
         method,
     };

@@ -63,6 +63,9 @@ def load_dataset(path: str | os.PathLike[str], **kwargs: object) -> VideoDataset
 
 
 __all__ = [
+    "SYNTH_KINDS",
+    "THUMOS14_COMMONLY_EXCLUDED",
+    "THUMOS14_QUIRKS",
     "DataFormatError",
     "DataWarning",
     "FeatureModel",
@@ -70,9 +73,6 @@ __all__ = [
     "FolderDataset",
     "InMemoryFeatures",
     "NpyFolderFeatures",
-    "SYNTH_KINDS",
-    "THUMOS14_COMMONLY_EXCLUDED",
-    "THUMOS14_QUIRKS",
     "VideoDataset",
     "WtalcDataset",
     "folders_to_wtalc",

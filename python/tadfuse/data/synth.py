@@ -61,7 +61,7 @@ from tadfuse.data.wtalc import load_wtalc, thumos14_annotation_dir, write_wtalc
 from tadfuse.evaluation import GroundTruth
 from tadfuse.proposals import SNIPPET_SECONDS
 
-__all__ = ["FeatureModel", "SYNTH_KINDS", "make_thumos14_structured", "make_toy", "synthesize"]
+__all__ = ["SYNTH_KINDS", "FeatureModel", "make_thumos14_structured", "make_toy", "synthesize"]
 
 PathLike = Union[str, "os.PathLike[str]"]
 
