@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import abc
+import contextlib
 import os
 import pickle
 import shutil
@@ -161,10 +162,8 @@ def prepare_dataset_dir(out: Path, overwrite: bool, keep: Sequence[Path] = (), a
             f.unlink()
     for d in ann_dirs:
         if d != out:
-            try:
-                d.rmdir()  # only if nothing else is in it
-            except OSError:
-                pass
+            with contextlib.suppress(OSError):  # a folder that holds other files stays
+                d.rmdir()
     out.mkdir(parents=True, exist_ok=True)
 
 
