@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import run_cli
 from tadfuse.data import (
     THUMOS14_COMMONLY_EXCLUDED,
     DataFormatError,
@@ -384,28 +385,14 @@ def test_folder_bad_feature_files(tmp_path: Path) -> None:
 
 
 def test_data_cli(toy: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert _run_cli(["data", "info", str(toy), "--validate"]) == 0
+    assert run_cli(["data", "info", str(toy), "--validate"]) == 0
     assert "all features finite" in capsys.readouterr().out
-    assert _run_cli(["data", "convert", str(toy), str(tmp_path / "f"), "--to", "folders"]) == 0
-    assert _run_cli(["data", "convert", str(tmp_path / "f"), str(tmp_path / "w"), "--to", "wtalc", "--name", "Toy"]) == 0
+    assert run_cli(["data", "convert", str(toy), str(tmp_path / "f"), "--to", "folders"]) == 0
+    assert run_cli(["data", "convert", str(tmp_path / "f"), str(tmp_path / "w"), "--to", "wtalc", "--name", "Toy"]) == 0
     assert "FolderDataset" in capsys.readouterr().out
     assert load_wtalc(tmp_path / "w").names == load_wtalc(toy).names
-    assert _run_cli(["data", "info", str(tmp_path / "f"), "--no-features"]) == 0
+    assert run_cli(["data", "info", str(tmp_path / "f"), "--no-features"]) == 0
     assert "features: not loaded" in capsys.readouterr().out
-
-
-def _run_cli(argv: list[str]) -> int:
-    """Parse ``argv`` with the sub-commands that tadfuse.cli registers and run the handler."""
-    import argparse
-
-    from tadfuse.cli_commands import add_data_command, add_eval_command, add_plot_command
-
-    parser = argparse.ArgumentParser(prog="tadfuse")
-    sub = parser.add_subparsers()
-    for add in (add_eval_command, add_data_command, add_plot_command):
-        add(sub)
-    args = parser.parse_args(argv)
-    return int(args.func(args))
 
 
 # --------------------------------------------------------------------------------------------
@@ -515,8 +502,8 @@ def test_overwrite_with_the_other_layout_replaces_the_dataset(tmp_path: Path) ->
 
 def test_overwrite_cli_repro(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = str(tmp_path / "ow")
-    assert _run_cli(["data", "synth", "--kind", "toy", "--out", out, "--seed", "0", "--num-videos", "6"]) == 0
-    assert _run_cli(["data", "synth", "--kind", "toy", "--out", out, "--seed", "1", "--num-videos", "6",
+    assert run_cli(["data", "synth", "--kind", "toy", "--out", out, "--seed", "0", "--num-videos", "6"]) == 0
+    assert run_cli(["data", "synth", "--kind", "toy", "--out", out, "--seed", "1", "--num-videos", "6",
                      "--layout", "annotations-subfolder", "--overwrite"]) == 0
     fresh = make_toy(tmp_path / "fresh", seed=1, num_videos=6)
     np.testing.assert_array_equal(load_wtalc(out).gt.start, load_wtalc(fresh).gt.start)
@@ -565,7 +552,7 @@ def test_feature_lengths_are_checked_against_durations(tmp_path: Path) -> None:
 
 def test_info_without_features_needs_no_timebase(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     root = _anet_root(tmp_path / "anet")  # no tadfuse block: no timebase
-    assert _run_cli(["data", "info", str(root), "--no-features"]) == 0
+    assert run_cli(["data", "info", str(root), "--no-features"]) == 0
     out = capsys.readouterr().out
     assert "features: not loaded" in out and "snippet seconds: unknown" in out
     ds = load_folders(None, root / "annotations.json")

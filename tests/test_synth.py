@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import run_cli
 from tadfuse.data import (
     DataWarning,
     FeatureModel,
@@ -190,16 +191,16 @@ def test_thumos14_structured_2048_dimensional_video(tmp_path: Path) -> None:
 
 
 def test_data_synth_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert _run_cli(["data", "synth", "--kind", "toy", "--out", str(tmp_path / "toy"), "--num-videos", "8"]) == 0
+    assert run_cli(["data", "synth", "--kind", "toy", "--out", str(tmp_path / "toy"), "--num-videos", "8"]) == 0
     assert "videos: 8" in capsys.readouterr().out
     # per-video folders cannot hold the 3 ambiguous rows of video_test_0001292 (not a video): warned
     with pytest.warns(DataWarning, match=r"3 ambiguous-list row\(s\) for \['video_test_0001292'\]"):
-        assert _run_cli(["data", "synth", "--kind", "thumos14-structured", "--out", str(tmp_path / "th"),
+        assert run_cli(["data", "synth", "--kind", "thumos14-structured", "--out", str(tmp_path / "th"),
                          "--feature-dim", "2", "--format", "folders"]) == 0
     assert "videos: 412 (validation: 200, test: 212)" in capsys.readouterr().out
     # a user error (ValueError: one line, exit 2 from tadfuse.cli.main), not SystemExit (exit 1)
     with pytest.raises(ValueError, match="--num-videos/--num-classes apply to --kind toy only"):
-        _run_cli(["data", "synth", "--kind", "thumos14-structured", "--out", str(tmp_path / "x"), "--num-videos", "3"])
+        run_cli(["data", "synth", "--kind", "thumos14-structured", "--out", str(tmp_path / "x"), "--num-videos", "3"])
 
 
 def test_toy_segments_stay_inside_the_video(tmp_path: Path) -> None:
@@ -218,15 +219,3 @@ def test_toy_segments_stay_inside_the_video(tmp_path: Path) -> None:
         assert np.all(ds.gt.end <= ds.durations[ds.gt.video]), seed
 
 
-def _run_cli(argv: list[str]) -> int:
-    """Parse ``argv`` with the sub-commands that tadfuse.cli registers and run the handler."""
-    import argparse
-
-    from tadfuse.cli_commands import add_data_command, add_eval_command, add_plot_command
-
-    parser = argparse.ArgumentParser(prog="tadfuse")
-    sub = parser.add_subparsers()
-    for add in (add_eval_command, add_data_command, add_plot_command):
-        add(sub)
-    args = parser.parse_args(argv)
-    return int(args.func(args))

@@ -8,23 +8,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import run_cli
 from tadfuse.proposals import Proposals
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
-
-
-def _run_cli(argv: list[str]) -> int:
-    """Parse ``argv`` with the sub-commands that tadfuse.cli registers and run the handler."""
-    import argparse
-
-    from tadfuse.cli_commands import add_data_command, add_eval_command, add_plot_command
-
-    parser = argparse.ArgumentParser(prog="tadfuse")
-    sub = parser.add_subparsers()
-    for add in (add_eval_command, add_data_command, add_plot_command):
-        add(sub)
-    args = parser.parse_args(argv)
-    return int(args.func(args))
 
 
 def _cas(T: int = 80, K: int = 4) -> np.ndarray:
@@ -114,7 +101,7 @@ def test_plot_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     (tmp_path / "pred.json").write_text(json.dumps({"results": {
         "v1": [{"label": "b", "score": 0.5, "segment": [6.0, 16.0]}],
         "v2": [{"label": "a", "score": 0.2, "segment": [1.0, 2.0]}]}}))
-    rc = _run_cli(["plot", "--gt", str(tmp_path / "gt.json"), "--cas", str(tmp_path / "cas.npz"),
+    rc = run_cli(["plot", "--gt", str(tmp_path / "gt.json"), "--cas", str(tmp_path / "cas.npz"),
                    "--pred", str(tmp_path / "pred.json"), "--out", str(tmp_path / "png")])
     assert rc == 0
     assert "wrote" in capsys.readouterr().out
@@ -122,4 +109,4 @@ def test_plot_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
         assert (tmp_path / "png" / f"{v}.png").read_bytes()[:8] == PNG_MAGIC
     np.savez(tmp_path / "bad.npz", v1=np.zeros(3))
     with pytest.raises(ValueError, match=r"bad\.npz: 'v1' must be a \(T, K\) TCAM"):
-        _run_cli(["plot", "--cas", str(tmp_path / "bad.npz"), "--out", str(tmp_path / "png")])
+        run_cli(["plot", "--cas", str(tmp_path / "bad.npz"), "--out", str(tmp_path / "png")])
