@@ -15,11 +15,9 @@ import os
 import sys
 from collections.abc import Sequence
 
+from tadfuse.errors import MissingExtraError
+
 __all__ = ["build_parser", "main"]
-
-
-class MissingExtraError(ImportError):
-    """An optional dependency of a command is not installed (the message says what to install)."""
 
 
 #: Exception classes reported as ``tadfuse: error: <message>`` (exit status 2) by `main`.

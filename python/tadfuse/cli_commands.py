@@ -236,7 +236,7 @@ def add_data_command(subparsers: Any) -> argparse.ArgumentParser:
 def _plot(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from tadfuse.cli import MissingExtraError
+    from tadfuse.errors import MissingExtraError
     from tadfuse.evaluation import (
         as_ground_truth,
         proposals_from_activitynet,

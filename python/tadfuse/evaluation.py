@@ -66,6 +66,7 @@ from typing import Any, Literal, Union
 import numpy as np
 import numpy.typing as npt
 
+from tadfuse.errors import EvaluationWarning
 from tadfuse.proposals import SNIPPET_SECONDS, Proposals
 
 __all__ = [
@@ -111,10 +112,6 @@ _PROTOCOL_TITLES = {
 }
 
 PathLike = Union[str, "os.PathLike[str]"]
-
-
-class EvaluationWarning(UserWarning):
-    """Something was ignored or dropped while evaluating (the message says what and how many)."""
 
 
 def _warn(message: str) -> None:

@@ -14,6 +14,7 @@ from typing import Any, Union
 
 import numpy as np
 
+from tadfuse.errors import DataFormatError, DataWarning
 from tadfuse.evaluation import GroundTruth
 
 __all__ = [
@@ -26,14 +27,6 @@ __all__ = [
 ]
 
 PathLike = Union[str, "os.PathLike[str]"]
-
-
-class DataFormatError(ValueError):
-    """A dataset file is missing, malformed or inconsistent; the message names the file."""
-
-
-class DataWarning(UserWarning):
-    """Something in a dataset was skipped or looks wrong; the message says what."""
 
 
 def warn(message: str) -> None:
