@@ -34,12 +34,13 @@ functions and :meth:`DeltaLabelStore.state_dict` need it.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Hashable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
+
+from tadfuse.config import DeltaPhase, DeltaSchedule
 
 if TYPE_CHECKING:
     import torch
@@ -51,96 +52,6 @@ __all__ = [
     "distillation_loss",
     "soft_cross_entropy",
 ]
-
-
-@dataclasses.dataclass(frozen=True)
-class DeltaPhase:
-    """Epochs ``first..last`` (inclusive; ``last=None``: open-ended) use the target
-    ``coef · G_latest`` (``delta=False``) or ``coef · (G_latest − G_previous)`` (``delta=True``)."""
-
-    first: int
-    last: int | None
-    coef: float
-    delta: bool
-
-    def contains(self, epoch: int) -> bool:
-        return self.first <= epoch and (self.last is None or epoch <= self.last)
-
-
-@dataclasses.dataclass(frozen=True)
-class DeltaSchedule:
-    """When generations are refreshed, which target each epoch uses, and the loss weights."""
-
-    name: str
-    #: Epochs at whose start all training videos get a new generation.
-    refresh_epochs: tuple[int, ...]
-    #: Disjoint, in increasing order; epochs in no phase have no distillation.
-    phases: tuple[DeltaPhase, ...]
-    #: ``weight(epoch) = min(weight_base · weight_growth^(epoch − weight_start), weight_max)``.
-    weight_base: float = 10.0
-    weight_growth: float = 1.035
-    weight_start: int = 200
-    weight_max: float = 50.0
-    #: Share of the main branch's soft CE; the memory branch gets ``1 − o_coef``.
-    o_coef: float = 0.8
-
-    @classmethod
-    def official(cls) -> DeltaSchedule:
-        return cls(
-            name="official",
-            refresh_epochs=(200, 230, 245, 260, 275, 300),
-            phases=(
-                DeltaPhase(201, 250, 1.0, delta=False),
-                DeltaPhase(251, 300, 2.0, delta=True),
-                DeltaPhase(301, None, 2.15, delta=True),
-            ),
-        )
-
-    @classmethod
-    def paper(cls) -> DeltaSchedule:
-        return cls(
-            name="paper",
-            refresh_epochs=(200, 215, 230, 245, 270, 290),
-            phases=(DeltaPhase(200, None, 1.0, delta=True),),
-        )
-
-    @classmethod
-    def named(cls, name: str) -> DeltaSchedule:
-        """``"official"`` or ``"paper"``."""
-        if name == "official":
-            return cls.official()
-        if name == "paper":
-            return cls.paper()
-        raise ValueError(f"schedule: must be 'official' or 'paper', got {name!r}")
-
-    def is_refresh(self, epoch: int) -> bool:
-        """Whether new generations are computed at the start of ``epoch``."""
-        return epoch in self.refresh_epochs
-
-    def phase(self, epoch: int) -> DeltaPhase | None:
-        """The phase of ``epoch``, or ``None`` when no distillation happens."""
-        for p in self.phases:
-            if p.contains(epoch):
-                return p
-        return None
-
-    def loss_weight(self, epoch: int) -> float:
-        """``min(weight_base · weight_growth^(epoch − weight_start), weight_max)``."""
-        return float(min(self.weight_base * self.weight_growth ** (epoch - self.weight_start), self.weight_max))
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain ints, floats, bools, strings and lists (checkpoint-safe)."""
-        d = dataclasses.asdict(self)
-        d["refresh_epochs"] = list(self.refresh_epochs)
-        d["phases"] = [dataclasses.asdict(p) for p in self.phases]
-        return d
-
-    @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> DeltaSchedule:
-        d = dict(d)
-        d["refresh_epochs"] = tuple(int(e) for e in d["refresh_epochs"])
-        d["phases"] = tuple(DeltaPhase(**p) for p in d["phases"])
-        return cls(**d)
 
 
 class DeltaLabelStore:
