@@ -24,8 +24,8 @@ def ensure_config_api(monkeypatch: pytest.MonkeyPatch) -> None:
     A no-op once the real config system is in ``tadfuse.config``. Until then (the config system
     is written on another branch) it installs a minimal stand-in with the same signature, built on
     `PostprocessConfig` (presets ``official``/``paper``; ``postprocess.FIELD=VALUE`` overrides,
-    values read as JSON, else as strings; no files), so that the commands can be tested end to
-    end. Delete this function when ``load_config`` has landed.
+    each key once, values read as JSON, else as strings; no files), so that the commands can be
+    tested end to end. Delete this function when ``load_config`` has landed.
     """
     import tadfuse.config as config
 
@@ -36,16 +36,18 @@ def ensure_config_api(monkeypatch: pytest.MonkeyPatch) -> None:
 
     @dataclass(frozen=True)
     class Config:
+        preset: str
         postprocess: PostprocessConfig
 
         def to_dict(self) -> dict[str, Any]:
-            return {"postprocess": self.postprocess.to_dict()}
+            return {"preset": self.preset, "postprocess": self.postprocess.to_dict()}
 
     presets = {"official": PostprocessConfig.official, "paper": PostprocessConfig.paper}
 
-    def load_config(preset: str = "official", file: Any = None, overrides: Any = ()) -> Config:
+    def load_config(preset: str | None = None, file: Any = None, overrides: Any = ()) -> Config:
         if file is not None:
             raise ConfigError("config files need tadfuse.config.load_config")
+        preset = preset or "official"
         if preset not in presets:
             raise ConfigError(f"unknown preset {preset!r}")
         changes: dict[str, Any] = {}
@@ -54,12 +56,14 @@ def ensure_config_api(monkeypatch: pytest.MonkeyPatch) -> None:
             section, _, name = key.partition(".")
             if section != "postprocess" or name not in PostprocessConfig.__dataclass_fields__:
                 raise ConfigError(f"unknown setting {key!r}")
+            if name in changes:
+                raise ConfigError(f"override `{key}` is given twice")
             try:
                 changes[name] = json.loads(value)
             except ValueError:
                 changes[name] = value
         try:
-            return Config(presets[preset](**changes))
+            return Config(preset, presets[preset](**changes))
         except (TypeError, ValueError) as exc:
             raise ConfigError(str(exc)) from None
 

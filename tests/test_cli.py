@@ -507,8 +507,9 @@ def test_detect_configuration_options(tmp_path: Path, capsys, monkeypatch: pytes
     cfg = tadfuse.PostprocessConfig.official()
     for extra, want in ((["--postprocess", "nms"], cfg.replace(method="nms")),
                         (["--preset", "paper"], tadfuse.PostprocessConfig.paper()),
-                        (["--set", "postprocess.temperature=0.05", "--postprocess", "soft_nms"],
-                         cfg.replace(temperature=0.05, method="soft_nms")),
+                        (["--set", "postprocess.temperature=0.05"], cfg.replace(temperature=0.05)),
+                        (["--set", "postprocess.sigma=0.3", "--postprocess", "soft_nms"],
+                         cfg.replace(sigma=0.3, method="soft_nms")),
                         (["--set", "postprocess.method=nms", "--postprocess", "nms"], cfg.replace(method="nms"))):
         out = tmp_path / "p.json"
         assert main(["detect", "--cas", str(folder), "--out", str(out), "--threads", "1", *extra]) == 0, extra
@@ -532,15 +533,18 @@ def test_detect_passes_the_options_to_load_config(tmp_path: Path, monkeypatch: p
     real = config.load_config
     calls = []
 
-    def spy(preset="official", file=None, overrides=()):
+    def spy(preset=None, file=None, overrides=()):
         calls.append((preset, file, list(overrides)))
         return real(preset, None, overrides)
 
     monkeypatch.setattr(config, "load_config", spy)
     assert main(["detect", "--cas", str(folder), "--out", str(tmp_path / "p.json"), "--preset", "paper",
-                 "--config", "my.toml", "--set", "postprocess.threshold=0.3", "--set", "postprocess.dof=4",
+                 "--config", "my.toml", "--set", "postprocess.threshold=0.3", "--set", "postprocess.class_threshold=0.2",
                  "--postprocess", "nms"]) == 0
-    assert calls == [("paper", "my.toml", ["postprocess.threshold=0.3", "postprocess.dof=4", "postprocess.method=nms"])]
+    assert calls == [("paper", "my.toml",
+                      ["postprocess.threshold=0.3", "postprocess.class_threshold=0.2", "postprocess.method=nms"])]
+    assert main(["detect", "--cas", str(folder), "--out", str(tmp_path / "p.json")]) == 0
+    assert calls[-1] == (None, None, [])  # no --preset: load_config takes the --config file's, else official
 
 
 def test_detect_input_errors(tmp_path: Path, capsys, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -627,7 +627,7 @@ def _check_integer_labels(integer_labels: str) -> None:
 def _integer_label_hint(preds: _Predictions, integer_labels: str) -> str:
     if preds.unknown_int_labels and integer_labels == "name":
         return (" (integer labels are matched by name, e.g. 3 is the class '3'; pass "
-                "integer_labels='index' if they are positions in class_names)")
+                "integer_labels='index' (CLI: --integer-labels index) if they are positions in class_names)")
     return ""
 
 
@@ -1221,7 +1221,7 @@ def evaluate(
         msg = (f"{int(outside.sum())} prediction(s) on {len(names)} video(s) outside the "
                f"evaluated list, e.g. {names[:3]}")
         if unknown_videos == "error":
-            raise DataFormatError(msg + " (unknown_videos='error')")
+            raise DataFormatError(msg + " (unknown_videos='error'; CLI: --unknown-videos error)")
         if unknown_videos == "drop":
             keep &= ~outside
             _warn(msg + ": dropped")

@@ -38,6 +38,7 @@ from typing import IO, Any, Union
 import numpy as np
 import numpy.typing as npt
 
+from tadfuse import _core
 from tadfuse.errors import DataFormatError, InvalidArgumentError, InvalidTypeError
 
 __all__ = ["FORMAT", "FORMAT_VERSION", "META_FILE", "Tcam", "TcamFolder", "TcamMeta", "read_tcam_folder",
@@ -162,11 +163,9 @@ def write_tcam_meta(
     `FileExistsError` unless ``overwrite``, which removes those files first, so that a folder
     never mixes TCAMs of two producers.
     """
-    from tadfuse import __version__
-
     if not isinstance(producer, str) or not producer:
         raise InvalidArgumentError(f"write_tcam_meta: `producer` must be a non-empty string, got {producer!r}")
-    prov = {"tadfuse_version": __version__, "producer": producer, **dict(provenance or {})}
+    prov = {"tadfuse_version": _core.__version__, "producer": producer, **dict(provenance or {})}
     meta = _check_meta(class_names, background, snippet_seconds, offset_seconds, prov, "write_tcam_meta",
                        InvalidArgumentError)
     out = Path(folder)

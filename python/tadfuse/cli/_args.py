@@ -103,7 +103,8 @@ def add_config_options(p: argparse.ArgumentParser, *, method: bool) -> None:
     """``--preset``, ``--config``, ``--set`` and (with ``method``) ``--postprocess``."""
     g = p.add_argument_group("configuration (see tadfuse.config)")
     g.add_argument("--preset", type=_preset, metavar="NAME",
-                   help="named configuration, e.g. official (the released code, default) or paper")
+                   help="named configuration, e.g. official (the released code) or paper; default: the --config "
+                   "file's preset, else official")
     g.add_argument("--config", metavar="FILE", help="TOML file whose settings override the preset's")
     g.add_argument("--set", action="append", type=_override, default=[], metavar="SECTION.FIELD=VALUE",
                    help="override one setting, after --config (repeatable), e.g. --set postprocess.temperature=0.1")
@@ -120,9 +121,11 @@ def resolve_config(args: argparse.Namespace) -> Any:
     overrides = list(args.set)
     method = getattr(args, "postprocess", None)
     if method is not None:
-        for o in overrides:
-            key, _, value = o.partition("=")
-            if key == "postprocess.method" and value.strip("'\"") != method:
+        same_key = [o for o in overrides if o.partition("=")[0] == "postprocess.method"]
+        for o in same_key:
+            if o.partition("=")[2].strip("'\"") != method:
                 raise ConfigError(f"--postprocess {method} and --set {o} disagree; give one of them")
-        overrides.append(f"postprocess.method={method}")
-    return load_config(args.preset or "official", args.config, overrides)
+        if not same_key:
+            overrides.append(f"postprocess.method={method}")
+    # no --preset: the --config file's preset, else official
+    return load_config(args.preset, args.config, overrides)

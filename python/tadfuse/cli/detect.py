@@ -51,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
     data["tadfuse"] = {
         "tadfuse_version": __version__,
         "command": "tadfuse detect",
-        "preset": args.preset or "official",
+        "preset": config.preset,
         "config": config.to_dict(),
         "cas": str(Path(args.cas).resolve()),
         "cas_provenance": dict(meta.provenance),
@@ -59,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
     path = write_activitynet_results(args.out, data)
     n = sum(len(p) for p in detections.values())
     print(f"wrote {path}: {n} detections in {len(detections)} videos "
-          f"({config.postprocess.method}, preset {args.preset or 'official'})")
+          f"({config.postprocess.method}, preset {config.preset})")
     return 0
 
 

@@ -446,7 +446,7 @@ class VideoDataset:
         if subset in ("train", "test") and not name:
             raise InvalidArgumentError(
                 f"{self.source}: no {subset} subset: none of its subsets {self.gt.subset_counts()} has a "
-                f"known {subset} name; load it with {subset}_subset=NAME"
+                f"known {subset} name; load it with {subset}_subset=NAME (CLI: give the subset's own name)"
             )
         if name not in self.subsets:
             alias = f" ({subset} = {name!r})" if name != subset else ""
