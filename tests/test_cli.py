@@ -104,6 +104,11 @@ def test_entry_points_in_a_subprocess(tmp_path: Path) -> None:
     assert "Traceback" not in r.stderr and r.stderr.count("\n") == 1
     r = subprocess.run([*runs[0], "demo", "--videos", "0"], capture_output=True, text=True, timeout=60, check=False)
     assert r.returncode == 2 and "argument --videos" in r.stderr and "Traceback" not in r.stderr
+    bug = ("import tadfuse.cli.demo as d; d.run = lambda args: {}['videos']; "
+           "from tadfuse.cli import main; raise SystemExit(main(['demo']))")
+    r = subprocess.run([sys.executable, "-c", bug], capture_output=True, text=True, timeout=60, check=False)
+    assert r.returncode == 1 and "Traceback" in r.stderr and "KeyError: 'videos'" in r.stderr
+    assert "tadfuse: error" not in r.stderr
 
 
 # --------------------------------------------------------------------------------------------
@@ -212,6 +217,9 @@ def test_missing_file_is_a_one_line_error(tmp_path: Path, capsys: pytest.Capture
     gt.write_text('{"database": {"v": {"subset": "test", "annotations": [{"segment": [0, 1], "label": "a"}]}}}')
     rc = main(["eval", "--gt", str(gt), "--pred", str(gt), "--videos", str(tmp_path / "list.txt")])
     _user_error(capsys, rc, "list.txt")
+    (tmp_path / "list.txt").write_bytes(b"\xff\xfe\x00")
+    rc = main(["eval", "--gt", str(gt), "--pred", str(gt), "--videos", str(tmp_path / "list.txt")])
+    _user_error(capsys, rc, "list.txt: the video list is not a UTF-8 text file")
 
 
 def test_malformed_input_is_a_one_line_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -402,6 +410,9 @@ def test_convert_in_the_wrong_direction(toy: Path, tmp_path: Path, capsys: pytes
                 "no dataset found")
     _user_error(capsys, main(["data", "convert", str(f), str(tmp_path / "y"), "--to", "wtalc", "--features", "x"]),
                 "--features applies to --to folders only")
+    for src, to in ((toy, "folders"), (f, "wtalc")):
+        _user_error(capsys, main(["data", "convert", str(src), str(src), "--to", to, "--overwrite"]),
+                    "the output folder holds the source dataset")
     assert not any((tmp_path / n).exists() for n in "xyz")
 
 

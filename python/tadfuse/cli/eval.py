@@ -10,6 +10,7 @@ from typing import Any
 
 from tadfuse.cli._args import add_command, real
 from tadfuse.cli._errors import unwarned
+from tadfuse.errors import DataFormatError
 
 __all__ = ["add_parser", "read_video_list", "run"]
 
@@ -21,6 +22,8 @@ def read_video_list(path: str) -> list[str]:
         lines = p.read_text(encoding="utf-8").splitlines()
     except FileNotFoundError:
         raise FileNotFoundError(f"{p}: video list not found") from None
+    except UnicodeDecodeError as exc:
+        raise DataFormatError(f"{p}: the video list is not a UTF-8 text file ({exc})") from None
     return [ln.split()[0] for ln in lines if ln.strip() and not ln.lstrip().startswith("#")]
 
 

@@ -265,7 +265,7 @@ def _check_not_source(paths: Sequence[Path | None], out_dir: PathLike) -> None:
     out = Path(out_dir).resolve()
     for p in paths:
         if p is not None and out in (p.resolve().parent, p.resolve()):
-            raise ValueError(f"{out_dir}: the output folder holds the source dataset ({p}); choose another one")
+            raise InvalidArgumentError(f"{out_dir}: the output folder holds the source dataset ({p}); choose another one")
 
 
 def warn_dropped_ambiguous(rows: Sequence[tuple[str, float, float]], out_dir: PathLike) -> None:
