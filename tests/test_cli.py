@@ -148,6 +148,12 @@ def test_user_errors_are_one_line(monkeypatch: pytest.MonkeyPatch, capsys: pytes
     _patch_handler(monkeypatch, os_error)
     assert main(["demo"]) == 2
     assert capsys.readouterr().err == "tadfuse: error: /nonexistent-dir/x.json: No such file or directory\n"
+    from tadfuse.cli._errors import error_message
+
+    assert error_message(OSError(18, "Invalid cross-device link", "a.tmp", None, "b.json")) == \
+        "a.tmp: Invalid cross-device link (-> b.json)"
+    assert error_message(FileNotFoundError("gt.json: ground truth file not found")) == "gt.json: ground truth file not found"
+    assert error_message(DataFormatError()) == "DataFormatError"
 
 
 def test_traceback_flag_before_or_after_the_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import argparse
 import math
+import typing
 from collections.abc import Callable
 from typing import Any
 
+from tadfuse.config import Method
 from tadfuse.errors import ConfigError
 
 __all__ = [
@@ -26,8 +28,8 @@ __all__ = [
     "resolve_config",
 ]
 
-#: The values of ``--postprocess`` (``postprocess.method``).
-POSTPROCESS_METHODS = ("fusion", "nms", "soft_nms")
+#: The values of ``--postprocess``: those of ``postprocess.method``.
+POSTPROCESS_METHODS: tuple[str, ...] = typing.get_args(Method)
 
 
 def integer(lo: int, hi: int | None = None) -> Callable[[str], int]:

@@ -29,7 +29,7 @@ def _flag(dest: str) -> str:
 
 def _given(args: argparse.Namespace, dests: tuple[str, ...]) -> list[str]:
     """The flags among ``dests`` that were given (not at their default)."""
-    return [_flag(d) for d in dests if getattr(args, d, None) not in (None, False)]
+    return [_flag(d) for d in dests if getattr(args, d, None) is not None and getattr(args, d) is not False]
 
 
 def _reject(args: argparse.Namespace, dests: tuple[str, ...], why: str) -> None:
