@@ -4,7 +4,8 @@ Post-processing (Rust core): `extract_proposals`, `fuse`, `nms`, `soft_nms`, `de
 `detect_batch`, configured by `PostprocessConfig.official()` / `.paper()`. Pseudo labels:
 `linpro_labels` / `linpro_labels_batch` (exact reduced LPs), `DeltaLabelStore` (Δ labels and
 the distillation loss; needs torch). Evaluation: `evaluate` (protocols `anet`, `wtalc`).
-Datasets: `tadfuse.data`. Time is in snippets.
+Datasets: `tadfuse.data`. TCAMs saved for post-processing later: `write_tcam_meta`, `write_tcam`,
+`read_tcam_folder` (`tadfuse.tcam_io`). Time is in snippets.
 """
 
 from tadfuse import _core, data
@@ -20,6 +21,7 @@ from tadfuse.evaluation import (
 from tadfuse.linpro import LinproStats, linpro_labels, linpro_labels_batch
 from tadfuse.postprocess import detect, detect_batch, extract_proposals, fuse, nms, soft_nms
 from tadfuse.proposals import SNIPPET_SECONDS, Proposals
+from tadfuse.tcam_io import read_tcam_folder, write_tcam, write_tcam_meta
 
 __version__: str = _core.__version__
 
@@ -45,6 +47,9 @@ __all__ = [
     "linpro_labels_batch",
     "nms",
     "read_activitynet_results",
+    "read_tcam_folder",
     "soft_nms",
     "write_activitynet_results",
+    "write_tcam",
+    "write_tcam_meta",
 ]

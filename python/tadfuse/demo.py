@@ -12,7 +12,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from tadfuse._checks import integer
 from tadfuse.config import PostprocessConfig
+from tadfuse.errors import InvalidArgumentError
 from tadfuse.postprocess import detect_batch
 from tadfuse.proposals import SNIPPET_SECONDS, Proposals
 
@@ -45,7 +47,7 @@ def tcam_from_segments(
     with segments get video scores in [0.5, 1), the others in [0, 0.1).
     """
     if length < 1 or num_classes < 1:
-        raise ValueError(f"length and num_classes must be >= 1, got {length}, {num_classes}")
+        raise InvalidArgumentError(f"length and num_classes must be >= 1, got {length}, {num_classes}")
     labels = np.asarray(labels, np.int64)
     starts = np.clip(np.asarray(starts, float), 0, length)
     ends = np.clip(np.asarray(ends, float), 0, length)
@@ -64,7 +66,7 @@ def tcam_from_segments(
 def synthetic_tcam(length: int, num_classes: int, rng: np.random.Generator, max_actions: int = 6) -> SyntheticVideo:
     """One video with 1–2 active classes, 1..max_actions actions each of 4–40 snippets."""
     if length < 1 or num_classes < 1:
-        raise ValueError(f"length and num_classes must be >= 1, got {length}, {num_classes}")
+        raise InvalidArgumentError(f"length and num_classes must be >= 1, got {length}, {num_classes}")
     active = rng.choice(num_classes, size=min(num_classes, int(rng.integers(1, 3))), replace=False)
     labels, starts, ends = [], [], []
     for c in np.sort(active):
@@ -90,7 +92,12 @@ def _table(p: Proposals, limit: int) -> str:
 
 
 def run_demo(videos: int = 212, seed: int = 0, repeats: int = 5) -> str:
-    """Detect planted actions with fusion and NMS; return a printable report with timings."""
+    """Detect planted actions with fusion and NMS; return a printable report with timings.
+
+    ``videos`` >= 1 generated videos from ``seed`` >= 0; timings are the best of ``repeats`` >= 1."""
+    videos = integer("videos", videos, lo=1)
+    seed = integer("seed", seed)
+    repeats = integer("repeats", repeats, lo=1)
     rng = np.random.default_rng(seed)
     batch = [synthetic_tcam(int(rng.integers(60, 1500)), 21, rng) for _ in range(videos)]
     cas = [v.cas for v in batch]

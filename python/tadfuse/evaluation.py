@@ -66,7 +66,7 @@ from typing import Any, Literal, Union
 import numpy as np
 import numpy.typing as npt
 
-from tadfuse.errors import EvaluationWarning
+from tadfuse.errors import DataFormatError, EvaluationWarning, InvalidArgumentError
 from tadfuse.proposals import SNIPPET_SECONDS, Proposals
 
 __all__ = [
@@ -140,25 +140,25 @@ def _read_json(source: PathLike | Mapping[str, Any], what: str) -> tuple[Mapping
     except IsADirectoryError:
         raise IsADirectoryError(f"{path}: is a folder, expected a {what} JSON file") from None
     except UnicodeDecodeError as exc:
-        raise ValueError(f"{path}: not a UTF-8 text file ({exc})") from None
+        raise DataFormatError(f"{path}: not a UTF-8 text file ({exc})") from None
     except json.JSONDecodeError as exc:
-        raise ValueError(f"{path}: not valid JSON ({exc})") from None
+        raise DataFormatError(f"{path}: not valid JSON ({exc})") from None
     if not isinstance(data, Mapping):
-        raise ValueError(f"{path}: the top level of a {what} file must be a JSON object")
+        raise DataFormatError(f"{path}: the top level of a {what} file must be a JSON object")
     return data, str(path)
 
 
 def _segment(value: Any, where: str) -> tuple[float, float]:
     if not isinstance(value, (list, tuple)) or len(value) != 2:
-        raise ValueError(f"{where}: 'segment' must be a list [start, end], got {value!r}")
+        raise DataFormatError(f"{where}: 'segment' must be a list [start, end], got {value!r}")
     try:
         s, e = float(value[0]), float(value[1])
     except (TypeError, ValueError):
-        raise ValueError(f"{where}: 'segment' values must be numbers, got {value!r}") from None
+        raise DataFormatError(f"{where}: 'segment' values must be numbers, got {value!r}") from None
     if not (math.isfinite(s) and math.isfinite(e)):
-        raise ValueError(f"{where}: 'segment' must be finite, got {value!r}")
+        raise DataFormatError(f"{where}: 'segment' must be finite, got {value!r}")
     if e < s:
-        raise ValueError(f"{where}: 'segment' end {e} is before its start {s}")
+        raise DataFormatError(f"{where}: 'segment' end {e} is before its start {s}")
     return s, e
 
 
@@ -348,7 +348,7 @@ class GroundTruth:
         ambiguous rows follow their videos; class names are kept as they are.
         """
         if subset is not None and subset not in self.subset_counts():
-            raise ValueError(
+            raise InvalidArgumentError(
                 f"subset {subset!r} is not in the ground truth ({self.source}); "
                 f"it has {self.subset_counts()}"
             )
@@ -357,7 +357,7 @@ class GroundTruth:
                 raise TypeError("`videos` must be a sequence of names, not a single string")
             missing = [v for v in videos if v not in self._index]
             if missing:
-                raise ValueError(
+                raise InvalidArgumentError(
                     f"{len(missing)} of the requested videos are not in the ground truth "
                     f"({self.source}), e.g. {missing[:3]}"
                 )
@@ -371,7 +371,7 @@ class GroundTruth:
         exclude = list(exclude)
         missing = [v for v in exclude if v not in self._index]
         if missing:
-            raise ValueError(
+            raise InvalidArgumentError(
                 f"`exclude` names videos that are not in the ground truth ({self.source}): {missing[:3]}"
             )
         drop = {self._index[v] for v in exclude}
@@ -429,31 +429,31 @@ class GroundTruth:
         data, name = _read_json(source, "ground truth")
         db = data.get("database")
         if not isinstance(db, Mapping):
-            raise ValueError(f"{name}: missing key 'database' (the ActivityNet ground-truth layout)")
+            raise DataFormatError(f"{name}: missing key 'database' (the ActivityNet ground-truth layout)")
         videos, subsets, durations, ambiguous = [], [], [], []
         rows: list[tuple[int, str, float, float]] = []
         raw_labels: list[Any] = []  # labels as written (to detect all-integer label sets)
         for vi, (vid, entry) in enumerate(db.items()):
             where = f"{name}: database[{vid!r}]"
             if not isinstance(entry, Mapping):
-                raise ValueError(f"{where}: must be an object")
+                raise DataFormatError(f"{where}: must be an object")
             if "subset" not in entry:
-                raise ValueError(f"{where}: missing key 'subset'")
+                raise DataFormatError(f"{where}: missing key 'subset'")
             anns = entry.get("annotations")
             if not isinstance(anns, list):
-                raise ValueError(f"{where}: missing key 'annotations' (a list, possibly empty)")
+                raise DataFormatError(f"{where}: missing key 'annotations' (a list, possibly empty)")
             dur = entry.get("duration")
             try:
                 dur_f = float("nan") if dur is None else float(dur)
             except (TypeError, ValueError):
-                raise ValueError(f"{where}: 'duration' must be a number, got {dur!r}") from None
+                raise DataFormatError(f"{where}: 'duration' must be a number, got {dur!r}") from None
             videos.append(str(vid))
             subsets.append(str(entry["subset"]))
             durations.append(dur_f)
             for k, ann in enumerate(anns):
                 w = f"{where}['annotations'][{k}]"
                 if not isinstance(ann, Mapping) or "segment" not in ann or "label" not in ann:
-                    raise ValueError(f"{w}: needs keys 'segment' and 'label'")
+                    raise DataFormatError(f"{w}: needs keys 'segment' and 'label'")
                 s, e = _segment(ann["segment"], w)
                 raw_labels.append(ann["label"])
                 rows.append((vi, str(ann["label"]), s, e))
@@ -471,7 +471,7 @@ class GroundTruth:
         cindex = {c: i for i, c in enumerate(class_names)}
         unknown = sorted({r[1] for r in rows} - set(cindex))
         if unknown:
-            raise ValueError(f"{name}: labels not in class_names: {unknown[:5]}")
+            raise DataFormatError(f"{name}: labels not in class_names: {unknown[:5]}")
         block = data.get("tadfuse")
         snippet_seconds = offset_seconds = None
         if isinstance(block, Mapping) and "snippet_seconds" in block:
@@ -479,9 +479,9 @@ class GroundTruth:
                 snippet_seconds = float(block["snippet_seconds"])
                 offset_seconds = float(block.get("offset_seconds", 0.0))
             except (TypeError, ValueError):
-                raise ValueError(f"{name}: 'tadfuse' block: snippet_seconds/offset_seconds must be numbers") from None
+                raise DataFormatError(f"{name}: 'tadfuse' block: snippet_seconds/offset_seconds must be numbers") from None
             if not (math.isfinite(snippet_seconds) and snippet_seconds > 0 and math.isfinite(offset_seconds)):
-                raise ValueError(f"{name}: 'tadfuse' block: invalid timebase {snippet_seconds}, {offset_seconds}")
+                raise DataFormatError(f"{name}: 'tadfuse' block: invalid timebase {snippet_seconds}, {offset_seconds}")
         return cls(
             videos=tuple(videos),
             subsets=tuple(subsets),
@@ -556,13 +556,13 @@ def read_ambiguous_list(path: PathLike) -> list[tuple[str, float, float]]:
         if not fields:
             continue
         if len(fields) != 3:
-            raise ValueError(f"{path}:{lineno}: expected 'video start end', got {line!r}")
+            raise DataFormatError(f"{path}:{lineno}: expected 'video start end', got {line!r}")
         try:
             s, e = float(fields[1]), float(fields[2])
         except ValueError:
-            raise ValueError(f"{path}:{lineno}: start/end are not numbers: {line!r}") from None
+            raise DataFormatError(f"{path}:{lineno}: start/end are not numbers: {line!r}") from None
         if not (math.isfinite(s) and math.isfinite(e)) or e < s:
-            raise ValueError(f"{path}:{lineno}: invalid interval [{s}, {e}]")
+            raise DataFormatError(f"{path}:{lineno}: invalid interval [{s}, {e}]")
         out.append((fields[0], s, e))
     return out
 
@@ -627,7 +627,7 @@ def _check_integer_labels(integer_labels: str) -> None:
 def _integer_label_hint(preds: _Predictions, integer_labels: str) -> str:
     if preds.unknown_int_labels and integer_labels == "name":
         return (" (integer labels are matched by name, e.g. 3 is the class '3'; pass "
-                "integer_labels='index' if they are positions in class_names)")
+                "integer_labels='index' (CLI: --integer-labels index) if they are positions in class_names)")
     return ""
 
 
@@ -690,7 +690,7 @@ def _predictions_from_activitynet(
     name = name or default_name
     results = data.get("results")
     if not isinstance(results, Mapping):
-        raise ValueError(f"{name}: missing key 'results' (the ActivityNet result layout)")
+        raise DataFormatError(f"{name}: missing key 'results' (the ActivityNet result layout)")
     cindex = {c: i for i, c in enumerate(class_names)}
     n_c = len(class_names)
     videos: list[str] = []
@@ -703,24 +703,24 @@ def _predictions_from_activitynet(
     for vid, dets in results.items():
         where = f"{name}: results[{vid!r}]"
         if not isinstance(dets, list):
-            raise ValueError(f"{where}: must be a list of detections")
+            raise DataFormatError(f"{where}: must be a list of detections")
         for k, det in enumerate(dets):
             w = f"{where}[{k}]"
             if not isinstance(det, Mapping):
-                raise ValueError(f"{w}: must be an object")
+                raise DataFormatError(f"{w}: must be an object")
             for key in ("label", "score", "segment"):
                 if key not in det:
-                    raise ValueError(f"{w}: missing key {key!r}")
+                    raise DataFormatError(f"{w}: missing key {key!r}")
             s, e = _segment(det["segment"], w)
             try:
                 sc = float(det["score"])
             except (TypeError, ValueError):
-                raise ValueError(f"{w}: 'score' must be a number, got {det['score']!r}") from None
+                raise DataFormatError(f"{w}: 'score' must be a number, got {det['score']!r}") from None
             if not math.isfinite(sc):
-                raise ValueError(f"{w}: 'score' must be finite, got {sc}")
+                raise DataFormatError(f"{w}: 'score' must be finite, got {sc}")
             lab = det["label"]
             if isinstance(lab, bool) or not isinstance(lab, (str, int)):
-                raise ValueError(f"{w}: 'label' must be a class name or an integer, got {lab!r}")
+                raise DataFormatError(f"{w}: 'label' must be a class name or an integer, got {lab!r}")
             if isinstance(lab, int) and integer_labels == "index":
                 idx = lab if 0 <= lab < n_c else -1
             else:
@@ -1069,9 +1069,9 @@ def _check_thresholds(tiou_thresholds: Any, protocol: str) -> np.ndarray:
         return np.asarray(ts, np.float64)
     thr = np.atleast_1d(np.asarray(tiou_thresholds, np.float64))
     if thr.ndim != 1 or thr.size == 0:
-        raise ValueError(f"tiou_thresholds must be a non-empty 1-D sequence, got {tiou_thresholds!r}")
+        raise InvalidArgumentError(f"tiou_thresholds must be a non-empty 1-D sequence, got {tiou_thresholds!r}")
     if not np.all((thr > 0) & (thr <= 1)):
-        raise ValueError(f"tiou_thresholds must lie in (0, 1], got {thr.tolist()}")
+        raise InvalidArgumentError(f"tiou_thresholds must lie in (0, 1], got {thr.tolist()}")
     return thr
 
 
@@ -1156,17 +1156,17 @@ def evaluate(
     `EvaluationWarning` (their class is not part of the mAP).
     """
     if protocol not in PROTOCOLS:
-        raise ValueError(f"protocol must be one of {PROTOCOLS}, got {protocol!r}")
+        raise InvalidArgumentError(f"protocol must be one of {PROTOCOLS}, got {protocol!r}")
     if unknown_videos is None:
         unknown_videos = "false_positive" if protocol == "anet" else "drop"
     if unknown_videos not in ("false_positive", "drop", "error"):
-        raise ValueError(f"unknown_videos must be 'false_positive', 'drop' or 'error', got {unknown_videos!r}")
+        raise InvalidArgumentError(f"unknown_videos must be 'false_positive', 'drop' or 'error', got {unknown_videos!r}")
     if zero_map_bug and protocol != "wtalc":
-        raise ValueError("zero_map_bug applies to protocol 'wtalc' only")
+        raise InvalidArgumentError("zero_map_bug applies to protocol 'wtalc' only")
     if ambiguous is not None and protocol != "wtalc":
-        raise ValueError("ambiguous applies to protocol 'wtalc' only")
+        raise InvalidArgumentError("ambiguous applies to protocol 'wtalc' only")
     if snippet_seconds is not None and not (math.isfinite(snippet_seconds) and snippet_seconds > 0):
-        raise ValueError(f"snippet_seconds must be a positive number, got {snippet_seconds}")
+        raise InvalidArgumentError(f"snippet_seconds must be a positive number, got {snippet_seconds}")
     thr = _check_thresholds(tiou_thresholds, protocol)
     gt_all = as_ground_truth(ground_truth)
     notes: list[str] = []
@@ -1177,7 +1177,7 @@ def evaluate(
         subset = "test"  # the in-house evaluator always scores the test split
         notes.append("subset 'test' (the wtalc protocol's default)")
     if subset is None and videos is None and len(gt_all.subset_counts()) > 1:
-        raise ValueError(
+        raise InvalidArgumentError(
             f"the ground truth ({gt_all.source}) holds several subsets {gt_all.subset_counts()}; "
             "pass subset= or videos= (CLI: --subset or --videos) to say which videos are evaluated"
         )
@@ -1194,7 +1194,7 @@ def evaluate(
             )
             gt = gt.select(videos=[v for v, h in zip(gt.videos, has_gt) if h])
     if len(gt) == 0:
-        raise ValueError(
+        raise DataFormatError(
             f"no ground-truth segments in the evaluated videos ({len(gt.videos)} videos, "
             f"source {gt_all.source}); nothing to evaluate"
         )
@@ -1221,7 +1221,7 @@ def evaluate(
         msg = (f"{int(outside.sum())} prediction(s) on {len(names)} video(s) outside the "
                f"evaluated list, e.g. {names[:3]}")
         if unknown_videos == "error":
-            raise ValueError(msg + " (unknown_videos='error')")
+            raise DataFormatError(msg + " (unknown_videos='error'; CLI: --unknown-videos error)")
         if unknown_videos == "drop":
             keep &= ~outside
             _warn(msg + ": dropped")
@@ -1255,7 +1255,7 @@ def evaluate(
     def _need_timebase(rows: np.ndarray, why: str) -> None:
         bad = rows[~np.isfinite(ss_v[vidx[rows]])] if rows.size else rows
         if bad.size:
-            raise ValueError(
+            raise DataFormatError(
                 f"{why}, but the ground truth ({gt.source}) has no timebase for video "
                 f"{gt.videos[vidx[bad[0]]]!r}; pass snippet_seconds= (CLI: --snippet-seconds)"
             )
@@ -1271,10 +1271,10 @@ def evaluate(
         gt_a, gt_b = gt.start, gt.end
     else:
         if snippet_seconds is None and np.any(off_v != 0):
-            raise ValueError("the wtalc protocol needs offset_seconds == 0 (snippet 0 starts at 0 s)")
+            raise DataFormatError("the wtalc protocol needs offset_seconds == 0 (snippet 0 starts at 0 s)")
         if snippet_seconds is None and not np.all(np.isfinite(ss_v)):
             bad = int(np.flatnonzero(~np.isfinite(ss_v))[0])
-            raise ValueError(
+            raise DataFormatError(
                 f"the wtalc protocol needs a timebase for every video; {gt.videos[bad]!r} has none "
                 f"in {gt.source}; pass snippet_seconds= (CLI: --snippet-seconds)"
             )

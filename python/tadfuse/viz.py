@@ -2,7 +2,7 @@
 one video on a shared time axis (seconds).
 
 Needs matplotlib (``pip install "tadfuse[plot]"``); it is imported only when a figure is made,
-and a clear ``ImportError`` says how to install it. Figures are built with
+and a clear `tadfuse.errors.MissingExtraError` (an ``ImportError``) says how to install it. Figures are built with
 ``matplotlib.figure.Figure`` directly (no pyplot, no GUI backend), so this works headless.
 
 Rows, top to bottom (each only when its input is given):
@@ -19,13 +19,14 @@ Within a bar row each shown class has its own lane and colour (the same colour a
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Union
 
 import numpy as np
 import numpy.typing as npt
 
+from tadfuse.errors import InvalidArgumentError, InvalidTypeError, MissingExtraError
 from tadfuse.proposals import SNIPPET_SECONDS, Proposals
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -33,7 +34,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from tadfuse.config import PostprocessConfig
 
-__all__ = ["load_cas_file", "plot_timeline", "save_timeline", "timeline_rows_from_cas"]
+__all__ = ["plot_timeline", "save_timeline", "timeline_rows_from_cas"]
 
 PathLike = Union[str, "os.PathLike[str]"]
 
@@ -43,9 +44,9 @@ def _matplotlib() -> Any:
         import matplotlib
         from matplotlib.figure import Figure
     except ImportError:
-        raise ImportError(
-            "tadfuse.viz needs matplotlib, which is an optional extra: pip install \"tadfuse[plot]\" "
-            "(or pip install matplotlib)"
+        raise MissingExtraError(
+            "plotting (tadfuse.viz, tadfuse plot) needs matplotlib, an optional extra: "
+            "pip install \"tadfuse[plot]\" (or pip install matplotlib)"
         ) from None
     return matplotlib, Figure
 
@@ -80,7 +81,7 @@ def _check_proposals(p: Any, name: str) -> Proposals | None:
     if p is None:
         return None
     if not isinstance(p, Proposals):
-        raise TypeError(f"plot_timeline: `{name}` must be Proposals (time in snippets), got {type(p).__name__}")
+        raise InvalidTypeError(f"plot_timeline: `{name}` must be Proposals (time in snippets), got {type(p).__name__}")
     return p
 
 
@@ -130,20 +131,20 @@ def plot_timeline(
     """
     _, Figure = _matplotlib()
     if not (np.isfinite(snippet_seconds) and snippet_seconds > 0):
-        raise ValueError(f"plot_timeline: snippet_seconds must be positive, got {snippet_seconds}")
+        raise InvalidArgumentError(f"plot_timeline: snippet_seconds must be positive, got {snippet_seconds}")
     rows_p = {"proposals": _check_proposals(proposals, "proposals"), "fused": _check_proposals(fused, "fused"),
               "NMS": _check_proposals(nms, "nms")}
     cas_arr = None
     if cas is not None:
         cas_arr = np.asarray(cas, np.float64)
         if cas_arr.ndim != 2:
-            raise ValueError(f"plot_timeline: `cas` must have shape (T, K), got {cas_arr.shape}")
+            raise InvalidArgumentError(f"plot_timeline: `cas` must have shape (T, K), got {cas_arr.shape}")
     gt_lab = gt_seg = None
     if ground_truth is not None:
         gt_lab = np.asarray(ground_truth[0], np.int64).ravel()
         gt_seg = np.asarray(ground_truth[1], np.float64).reshape(-1, 2)
         if gt_lab.shape[0] != gt_seg.shape[0]:
-            raise ValueError(f"plot_timeline: {gt_lab.shape[0]} ground-truth labels for {gt_seg.shape[0]} segments")
+            raise InvalidArgumentError(f"plot_timeline: {gt_lab.shape[0]} ground-truth labels for {gt_seg.shape[0]} segments")
     amb = None if ambiguous is None else np.asarray(ambiguous, np.float64).reshape(-1, 2)
 
     if classes is None:
@@ -159,7 +160,7 @@ def plot_timeline(
     classes = [int(c) for c in classes]
     n_k = cas_arr.shape[1] if cas_arr is not None else None
     if n_k is not None and any(c >= n_k or c < 0 for c in classes):
-        raise ValueError(f"plot_timeline: classes {classes} out of range for a TCAM with {n_k} columns")
+        raise InvalidArgumentError(f"plot_timeline: classes {classes} out of range for a TCAM with {n_k} columns")
     names = [class_names[c] if class_names is not None and c < len(class_names) else f"class {c}" for c in classes]
 
     import matplotlib as mpl
@@ -173,7 +174,7 @@ def plot_timeline(
         bar_rows.append(("ground truth", None))
     n_rows = (1 if cas_arr is not None else 0) + len(bar_rows)
     if n_rows == 0:
-        raise ValueError("plot_timeline: nothing to draw (give cas, proposals, fused, nms or ground_truth)")
+        raise InvalidArgumentError("plot_timeline: nothing to draw (give cas, proposals, fused, nms or ground_truth)")
 
     end_s = duration
     if end_s is None:
@@ -249,36 +250,3 @@ def save_timeline(path: PathLike, *, dpi: int = 120, **kwargs: Any) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=dpi)
     return path
-
-
-def load_cas_file(path: PathLike) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
-    """Read a TCAM file for ``tadfuse plot``: an ``.npz`` whose key ``<video>`` holds the (T, K)
-    TCAM and optional key ``<video>:scores`` the (K,) video-level scores.
-    Returns ``(cas_by_video, scores_by_video)``."""
-    path = Path(path)
-    try:
-        data = np.load(path, allow_pickle=False)
-    except FileNotFoundError:
-        raise FileNotFoundError(f"{path}: TCAM file not found") from None
-    except Exception as exc:
-        raise ValueError(f"{path}: not a readable .npz file ({exc})") from None
-    if not isinstance(data, Mapping) and not hasattr(data, "files"):
-        raise ValueError(f"{path}: expected an .npz archive of per-video arrays")
-    cas: dict[str, np.ndarray] = {}
-    scores: dict[str, np.ndarray] = {}
-    for key in data.files:
-        arr = data[key]
-        if key.endswith(":scores"):
-            if arr.ndim != 1:
-                raise ValueError(f"{path}: {key!r} must be 1-D (K,), got shape {arr.shape}")
-            scores[key[: -len(":scores")]] = arr
-        else:
-            if arr.ndim != 2:
-                raise ValueError(f"{path}: {key!r} must be a (T, K) TCAM, got shape {arr.shape}")
-            if not np.all(np.isfinite(arr)):
-                raise ValueError(f"{path}: {key!r} contains non-finite values")
-            cas[key] = arr
-    for vid, sc in scores.items():
-        if vid in cas and sc.shape[0] != cas[vid].shape[1]:
-            raise ValueError(f"{path}: {vid!r} has {sc.shape[0]} scores for {cas[vid].shape[1]} TCAM columns")
-    return cas, scores

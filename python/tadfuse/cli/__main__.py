@@ -1,0 +1,7 @@
+"""``python -m tadfuse.cli``: the ``tadfuse`` command line."""
+
+import sys
+
+from tadfuse.cli import main
+
+sys.exit(main())
