@@ -14,7 +14,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 import tadfuse
-from helpers import ensure_config_api
 from tadfuse.cli import build_parser, main
 from tadfuse.demo import run_demo, synthetic_tcam, tcam_from_segments
 from tadfuse.errors import DataFormatError, DataWarning, InvalidArgumentError
@@ -488,7 +487,6 @@ def _expected(folder: Path, cfg) -> dict[str, list[dict]]:
 
 
 def test_detect_writes_activitynet_detections(tmp_path: Path, capsys, monkeypatch: pytest.MonkeyPatch) -> None:
-    ensure_config_api(monkeypatch)
     folder = _tcam_folder(tmp_path)
     out = tmp_path / "out" / "pred.json"
     assert main(["detect", "--cas", str(folder), "--out", str(out)]) == 0
@@ -509,7 +507,6 @@ def test_detect_writes_activitynet_detections(tmp_path: Path, capsys, monkeypatc
 
 
 def test_detect_background_column_is_never_detected(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    ensure_config_api(monkeypatch)
     with_bg = _tcam_folder(tmp_path / "a", background=True, dtype=np.float64)
     without = _tcam_folder(tmp_path / "b", background=False, dtype=np.float64)
     for folder in (with_bg, without):
@@ -519,7 +516,6 @@ def test_detect_background_column_is_never_detected(tmp_path: Path, monkeypatch:
 
 
 def test_detect_configuration_options(tmp_path: Path, capsys, monkeypatch: pytest.MonkeyPatch) -> None:
-    ensure_config_api(monkeypatch)
     folder = _tcam_folder(tmp_path)
     cfg = tadfuse.PostprocessConfig.official()
     for extra, want in ((["--postprocess", "nms"], cfg.replace(method="nms")),
@@ -543,7 +539,6 @@ def test_detect_configuration_options(tmp_path: Path, capsys, monkeypatch: pytes
 
 
 def test_detect_passes_the_options_to_load_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    ensure_config_api(monkeypatch)
     import tadfuse.config as config
 
     folder = _tcam_folder(tmp_path, videos=1)
@@ -565,7 +560,6 @@ def test_detect_passes_the_options_to_load_config(tmp_path: Path, monkeypatch: p
 
 
 def test_detect_input_errors(tmp_path: Path, capsys, monkeypatch: pytest.MonkeyPatch) -> None:
-    ensure_config_api(monkeypatch)
     _user_error(capsys, main(["detect", "--cas", str(tmp_path / "nope"), "--out", "o.json"]),
                 "nope: TCAM folder not found")
     folder = _tcam_folder(tmp_path, videos=0)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from helpers import ensure_config_api, run_cli
+from helpers import run_cli
 from tadfuse.errors import InvalidArgumentError, InvalidTypeError, MissingExtraError
 from tadfuse.proposals import Proposals
 from tadfuse.viz import timeline_rows_from_cas
@@ -113,7 +113,6 @@ def _gt(tmp_path: Path) -> str:
 
 def test_plot_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
     pytest.importorskip("matplotlib")
-    ensure_config_api(monkeypatch)
     from tadfuse import viz
 
     folder = _tcams(tmp_path, ["a", "b", "c", "d"], v1=(_cas(), np.array([0.0, 0.9, 0.0, 0.9])))
@@ -149,7 +148,6 @@ def test_plot_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatc
 
 def test_plot_cli_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
     pytest.importorskip("matplotlib")
-    ensure_config_api(monkeypatch)
     from tadfuse.cli import main
     from tadfuse.errors import DataFormatError
 
