@@ -118,7 +118,7 @@ def random_walk(
         eye = torch.eye(x.shape[1], dtype=x.dtype, device=x.device)
         affinity = torch.einsum("nkt,nkd->ntd", [z, z_hat])  # A = Zᵀ Ẑ, (B, T, T)
         system = eye - (w**2) * affinity
-        inv = torch.inverse(system) if method == "inverse" else torch.linalg.solve(system, eye)
+        inv = torch.inverse(system) if method == "inverse" else torch.linalg.solve(system, eye.expand_as(system))
         refined = (1 - w) * torch.einsum("ntk,nkd->ntd", [inv, y])
     else:
         raise InvalidArgumentError(f"random_walk: `method` must be 'woodbury', 'inverse' or 'solve', got {method!r}")
