@@ -119,8 +119,8 @@ def test_forward_matches_the_numpy_reference(t):
 @pytest.mark.parametrize(("preset", "a", "solver"), [("official", 0.85, "inverse"), ("rskp", 0.6, "solve")])
 @pytest.mark.parametrize("t", [1, 5, 40])
 def test_released_test_outputs(preset, a, solver, t):
-    """Released-compatible path = the torch restatement of the released forward + ss_eval, op for
-    op; both = the float64 reference to float32 precision; the fast path stays within 1e-5."""
+    """Released-compatible path = the torch restatement of the released forward + ss_eval, bit for
+    bit; both = the float64 reference to float32 precision; the fast path stays within 1e-5."""
     model = make_model(preset, seed=t)
     feats = np.random.default_rng(t).normal(size=(t, D_IN)).astype(np.float32)
     tcam, video = released_test_outputs(model, feats, preset)
@@ -128,8 +128,8 @@ def test_released_test_outputs(preset, a, solver, t):
     state = {k: v.detach() for k, v in model.state_dict().items()}
     o, m, _ = released_forward_torch(state, torch.from_numpy(feats)[None], solver)
     want_tcam, want_video = released_ss_eval(o, m, a)
-    np.testing.assert_allclose(tcam, want_tcam, rtol=0, atol=1e-6)
-    np.testing.assert_allclose(video, want_video, rtol=0, atol=1e-6)
+    np.testing.assert_array_equal(tcam, want_tcam)  # the same float32 operations: bit for bit
+    np.testing.assert_array_equal(video, want_video)
     ref = ref_forward(state_numpy(model), feats.astype(np.float64))
     ref_tcam, ref_video = ref_test_outputs(ref["o"], ref["m"], a)
     np.testing.assert_allclose(tcam, ref_tcam, rtol=0, atol=1e-5)

@@ -107,14 +107,15 @@ def random_walk(
         raise InvalidArgumentError("random_walk: every video needs at least one real centre (`centre_mask`)")
     z = assignments(centres, x, scale=scale, eps_norm=eps_norm, mask=mask, centre_mask=centre_mask)
     z_hat = _normalise_over_snippets(z, eps_assign)
-    y = w * torch.einsum("nkt,nkd->ntd", [z, centres]) + x
     if method == "woodbury":
-        k = z.shape[1]
-        gram = torch.einsum("nkt,njt->nkj", [z_hat, z])  # G = Ẑ Zᵀ
-        system = torch.eye(k, dtype=x.dtype, device=x.device) - (w**2) * gram
-        q = torch.linalg.solve(system, torch.einsum("nkt,ntd->nkd", [z_hat, y]))
-        refined = (1 - w) * (y + (w**2) * torch.einsum("nkt,nkd->ntd", [z, q]))
+        zt = z.transpose(1, 2)
+        y = torch.baddbmm(x, zt, centres, alpha=w)  # w·Zᵀμ + x in one T×D allocation
+        gram = torch.bmm(z_hat, zt)  # G = Ẑ Zᵀ, (B, K, K)
+        system = torch.eye(z.shape[1], dtype=x.dtype, device=x.device) - (w**2) * gram
+        q = torch.linalg.solve(system, torch.bmm(z_hat, y))  # (I_K − w²G)⁻¹ Ẑ y, (B, K, D)
+        refined = torch.baddbmm(y, zt, q, beta=1 - w, alpha=(1 - w) * w**2)  # (1−w)(y + w²Zᵀq)
     elif method in ("inverse", "solve"):
+        y = w * torch.einsum("nkt,nkd->ntd", [z, centres]) + x  # the released operation order
         eye = torch.eye(x.shape[1], dtype=x.dtype, device=x.device)
         affinity = torch.einsum("nkt,nkd->ntd", [z, z_hat])  # A = Zᵀ Ẑ, (B, T, T)
         system = eye - (w**2) * affinity
@@ -123,5 +124,5 @@ def random_walk(
     else:
         raise InvalidArgumentError(f"random_walk: `method` must be 'woodbury', 'inverse' or 'solve', got {method!r}")
     if mask is not None:
-        refined = refined * mask[:, :, None].to(refined.dtype)
+        refined = refined.masked_fill(~mask[:, :, None], 0.0)
     return refined
