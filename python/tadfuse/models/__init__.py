@@ -1,0 +1,120 @@
+"""Models (torch, the ``train`` extra): the RSKP backbone, a BaS-Net-like baseline, the plug-in
+interface they share, released and tadfuse checkpoints (docs/models.md).
+
+``ModelConfig`` (``tadfuse.models.config``) needs no torch; everything else is imported on first
+use and raises ``MissingExtraError`` when torch is not installed. ``import tadfuse`` never
+imports this package.
+
+::
+
+    from tadfuse.models import RSKP, ModelConfig, load_released_checkpoint, released_test_outputs
+    model = load_released_checkpoint("ckpt/350.pkl", "official")
+    tcam, scores = released_test_outputs(model, features, "official")   # (l, 21), (21,)
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from tadfuse.models.config import PRESETS, ModelConfig
+
+if TYPE_CHECKING:
+    from tadfuse.models.baseline import BasNetBaseline, BasNetConfig, BasNetOutput, masked_topk_mean
+    from tadfuse.models.checkpoint import (
+        CHECKPOINT_FORMAT,
+        CHECKPOINT_VERSION,
+        MODEL_TYPES,
+        Checkpoint,
+        load_checkpoint,
+        save_checkpoint,
+    )
+    from tadfuse.models.interface import (
+        SnippetOutputs,
+        TCAMModel,
+        check_mask,
+        pad_features,
+        predict,
+        resolve_mask,
+        tcam_from_outputs,
+    )
+    from tadfuse.models.memory import MemoryBank
+    from tadfuse.models.propagation import WalkMethod, assignments, em_centres, l2_normalize, random_walk
+    from tadfuse.models.released import (
+        RELEASED_KEYS,
+        load_released_checkpoint,
+        read_released_state_dict,
+        released_test_outputs,
+    )
+    from tadfuse.models.rskp import RSKP, BranchOutput, RSKPOutput, pseudo_label_mode
+
+_LAZY: dict[str, str] = {
+    **dict.fromkeys(("BasNetBaseline", "BasNetConfig", "BasNetOutput", "masked_topk_mean"), "baseline"),
+    **dict.fromkeys(
+        ("CHECKPOINT_FORMAT", "CHECKPOINT_VERSION", "MODEL_TYPES", "Checkpoint", "load_checkpoint", "save_checkpoint"),
+        "checkpoint",
+    ),
+    **dict.fromkeys(
+        ("SnippetOutputs", "TCAMModel", "check_mask", "pad_features", "predict", "resolve_mask", "tcam_from_outputs"),
+        "interface",
+    ),
+    "MemoryBank": "memory",
+    **dict.fromkeys(("WalkMethod", "assignments", "em_centres", "l2_normalize", "random_walk"), "propagation"),
+    **dict.fromkeys(("RELEASED_KEYS", "load_released_checkpoint", "read_released_state_dict", "released_test_outputs"), "released"),
+    **dict.fromkeys(("RSKP", "BranchOutput", "RSKPOutput", "pseudo_label_mode"), "rskp"),
+}
+
+__all__ = [
+    "CHECKPOINT_FORMAT",
+    "CHECKPOINT_VERSION",
+    "MODEL_TYPES",
+    "PRESETS",
+    "RELEASED_KEYS",
+    "RSKP",
+    "BasNetBaseline",
+    "BasNetConfig",
+    "BasNetOutput",
+    "BranchOutput",
+    "Checkpoint",
+    "MemoryBank",
+    "ModelConfig",
+    "RSKPOutput",
+    "SnippetOutputs",
+    "TCAMModel",
+    "WalkMethod",
+    "assignments",
+    "check_mask",
+    "em_centres",
+    "l2_normalize",
+    "load_checkpoint",
+    "load_released_checkpoint",
+    "masked_topk_mean",
+    "pad_features",
+    "predict",
+    "pseudo_label_mode",
+    "random_walk",
+    "read_released_state_dict",
+    "released_test_outputs",
+    "resolve_mask",
+    "save_checkpoint",
+    "tcam_from_outputs",
+]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'tadfuse.models' has no attribute {name!r}")
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        from tadfuse.errors import MissingExtraError
+
+        raise MissingExtraError(f'tadfuse.models.{name} needs torch, an optional extra: pip install "tadfuse[train]"') from None
+    value = getattr(importlib.import_module(f"tadfuse.models.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
