@@ -51,7 +51,7 @@ def test_paper_and_rskp_training_constants():
         TrainConfig.official()
     p.check_delta(DeltaSchedule.paper())
     r = TrainConfig.rskp()
-    assert (r.epochs, r.refresh, r.refresh_temperatures) == (200, False, ())
+    assert (r.epochs, r.refresh, r.refresh_temperatures, r.eval_o_coef) == (200, False, (), 0.6)
     assert r.self_label_milestones == (101,) and r.self_label_weights == (1.0, 0.5)
     r.check_delta(DeltaSchedule.official())  # no refreshes: nothing to match
 

@@ -221,10 +221,10 @@ class TrainConfig:
     #: GauFuse options.py:72 ``--frm_coef_pseudo`` 0.8, utils/utils.py:377-381.
     label_o_coef: float = 0.8
     #: Video scores (refresh and evaluation): ``c·o + (1 − c)·m`` of the class-agnostic heads.
-    #: GauFuse utils/utils.py:379, evaluation/eval.py:69: 0.6.
+    #: GauFuse utils/utils.py:379, evaluation/eval.py:69: 0.6 (RSKP evaluation/eval.py:59: 0.6).
     video_score_o_coef: float = 0.6
     #: Evaluation TCAM, as the refresh TCAM with this coefficient. GauFuse options.py:71
-    #: ``--frm_coef`` 0.85, evaluation/eval.py:71.
+    #: ``--frm_coef`` 0.85, evaluation/eval.py:71 (RSKP evaluation/eval.py:60: 0.6).
     eval_o_coef: float = 0.85
     #: Evaluate (and checkpoint) after epoch ``e`` when ``(e + 1) % eval_every == 0``.
     #: GauFuse options.py:23 ``--save-interval`` 5, method.py:337 (RSKP processor.py:184).
@@ -272,9 +272,10 @@ class TrainConfig:
     @classmethod
     def rskp(cls, **overrides: Any) -> TrainConfig:
         """The RSKP release: 200 epochs (options.py:39), self-label weight 1.0 up to epoch 100 and
-        0.5 after (processor.py:182); no refresh, hence no distillation and no emptied bank."""
+        0.5 after (processor.py:182), evaluation TCAM ``0.6·softmax(o) + 0.4·softmax(m)``
+        (evaluation/eval.py:60); no refresh, hence no distillation and no emptied bank."""
         base: dict[str, Any] = dict(epochs=200, self_label_milestones=(101,), self_label_weights=(1.0, 0.5),
-                                    refresh=False, refresh_temperatures=())
+                                    refresh=False, refresh_temperatures=(), eval_o_coef=0.6)
         base.update(overrides)
         return cls(**base)
 
