@@ -345,6 +345,8 @@ def test_argument_checks_name_the_argument():
         self_label_ce(z, z[:, :2])
     with pytest.raises(InvalidArgumentError, match=r"`targets\[0\]` must have shape \(3, 2\)"):
         distillation(z, z, [np.zeros((2, 2))])
+    with pytest.raises(InvalidArgumentError, match=r"`targets\[0\]` must hold finite"):
+        distillation(z, z, [np.full((3, 2), np.nan)])
     with pytest.raises(InvalidArgumentError, match="sequence of 1"):
         distillation(z, z, [np.zeros((3, 2)), np.zeros((3, 2))])
     with pytest.raises(InvalidArgumentError, match="`target` must have the shape of `probs`"):

@@ -254,7 +254,9 @@ def _targets_tensor(targets: Any, like: torch.Tensor, m: torch.Tensor) -> tuple[
             rows.append(None)
             present.append(False)
             continue
-        g = torch.as_tensor(np.asarray(g) if not isinstance(g, torch.Tensor) else g, device=like.device)
+        g = torch.as_tensor(g if isinstance(g, torch.Tensor) else np.asarray(g), device=like.device)
+        if not (g.is_floating_point() and bool(torch.isfinite(g).all())):
+            raise InvalidArgumentError(f"`targets[{i}]` must hold finite floating-point values")
         if g.ndim != 2 or g.shape[0] != lens[i] or g.shape[1] != k:
             raise InvalidArgumentError(f"`targets[{i}]` must have shape {(lens[i], k)} (the video's length, K), "
                                        f"got {tuple(g.shape)}")
