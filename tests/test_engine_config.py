@@ -1,0 +1,128 @@
+"""The trainer's configuration sections: released constants, validation naming the field, settings
+without effect, the plain-dict / TOML round trip, and a torch-free import."""
+
+from __future__ import annotations
+
+import dataclasses
+import subprocess
+import sys
+import typing
+
+import pytest
+from tadfuse.config import DeltaSchedule, _coerce, _plain, _toml_value
+from tadfuse.engine import OptimConfig, TrainConfig
+from tadfuse.errors import ConfigError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+
+def test_official_optimiser_is_the_released_one():
+    o = OptimConfig.official()
+    assert o.betas == (0.9, 0.99) and o.weight_decay == 0.0005
+    assert o.lr_milestones == (80, 200, 245, 260, 350)
+    assert o.lr_values == (5e-05, 4e-05, 2.048e-05, 5.12e-07, 2.56e-07, 5.12e-08)
+    assert OptimConfig.paper() == o
+    r = OptimConfig.rskp()
+    assert r.lr_milestones == () and r.lr_values == (5e-05,) and r.betas == o.betas
+
+
+def test_official_training_constants():
+    t = TrainConfig.official()
+    assert (t.epochs, t.videos_per_step, t.steps_span_epochs, t.seed, t.eval_every) == (350, 10, True, 2, 5)
+    assert (t.foreground_weight, t.background_weight, t.attention_weight, t.attention_divisor) == (1.0, 0.2, 0.1, 8)
+    assert t.self_label_temperature == 0.2
+    assert t.self_label_milestones == (101, 201) and t.self_label_weights == (1.0, 0.5, 1.0)
+    assert (t.use_memory, t.memory_warmup_epoch, t.memory_coef, t.memory_target_coef) == (True, 100, 0.5, 0.2)
+    assert t.empty_memory_at_refresh and not t.memory_class0_bug and not t.refresh_dropout
+    # [1, 1, 1, 0.1, 0.1, 0.08] * 0.02 evaluates to exactly these floats.
+    assert t.refresh_temperatures == tuple(d * 0.02 for d in [1.0, 1.0, 1.0, 0.1, 0.1, 0.08])
+    assert t.refresh_temperatures == (0.02, 0.02, 0.02, 0.002, 0.002, 0.0016)
+    assert (t.label_o_coef, t.video_score_o_coef, t.eval_o_coef) == (0.8, 0.6, 0.85)
+    t.check_delta(DeltaSchedule.official())
+
+
+def test_paper_and_rskp_training_constants():
+    p = TrainConfig.paper()
+    assert p.refresh_temperatures == (0.1,) * 6
+    assert dataclasses.replace(p, refresh_temperatures=TrainConfig.official().refresh_temperatures) == \
+        TrainConfig.official()
+    p.check_delta(DeltaSchedule.paper())
+    r = TrainConfig.rskp()
+    assert (r.epochs, r.refresh, r.refresh_temperatures, r.eval_o_coef) == (200, False, (), 0.6)
+    assert r.self_label_milestones == (101,) and r.self_label_weights == (1.0, 0.5)
+    r.check_delta(DeltaSchedule.official())  # no refreshes: nothing to match
+
+
+def test_check_delta_names_the_field():
+    with pytest.raises(ConfigError, match=r"train\.refresh_temperatures: 2 temperatures for 6 refresh epochs"):
+        TrainConfig.official(refresh_temperatures=(0.1, 0.2)).check_delta(DeltaSchedule.official())
+
+
+@pytest.mark.parametrize(
+    ("cls", "changes", "match"),
+    [
+        (OptimConfig, {"betas": (0.9,)}, r"OptimConfig: `betas` must be two numbers"),
+        (OptimConfig, {"betas": (0.9, 1.0)}, r"`betas` must be two numbers in \[0, 1\)"),
+        (OptimConfig, {"betas": "0.9"}, r"`betas` must be a list"),
+        (OptimConfig, {"weight_decay": -1.0}, r"`weight_decay` must be >= 0"),
+        (OptimConfig, {"lr_milestones": (80, 80)}, r"`lr_milestones` must be strictly increasing"),
+        (OptimConfig, {"lr_milestones": (0,), "lr_values": (1.0, 2.0)}, r"`lr_milestones\[0\]` must be >= 1"),
+        (OptimConfig, {"lr_milestones": (80,)}, r"`lr_values` must have one value more than `lr_milestones`"),
+        (OptimConfig, {"lr_values": (5e-5, 0.0, 1, 1, 1, 1)}, r"`lr_values\[1\]` must be > 0"),
+        (OptimConfig, {"lr_values": (5e-5, float("nan"), 1, 1, 1, 1)}, r"`lr_values\[1\]` must be finite"),
+        (OptimConfig, {"lr_milestones": (80.0, 200, 245, 260, 350)}, r"`lr_milestones\[0\]` must be an integer"),
+        (TrainConfig, {"epochs": 0}, r"TrainConfig: `epochs` must be >= 1"),
+        (TrainConfig, {"videos_per_step": 2.5}, r"`videos_per_step` must be an integer"),
+        (TrainConfig, {"attention_divisor": 0}, r"`attention_divisor` must be >= 1"),
+        (TrainConfig, {"memory_warmup_epoch": -1}, r"`memory_warmup_epoch` must be >= 0"),
+        (TrainConfig, {"use_memory": 1}, r"`use_memory` must be true or false"),
+        (TrainConfig, {"background_weight": -0.2}, r"`background_weight` must be >= 0"),
+        (TrainConfig, {"self_label_temperature": 0.0}, r"`self_label_temperature` must be > 0"),
+        (TrainConfig, {"label_o_coef": 1.5}, r"`label_o_coef` must be <= 1.0"),
+        (TrainConfig, {"self_label_weights": (1.0, 0.5)}, r"`self_label_weights` must have one value more"),
+        (TrainConfig, {"self_label_weights": (1.0, -0.5, 1.0)}, r"`self_label_weights\[1\]` must be >= 0"),
+        (TrainConfig, {"refresh_temperatures": (0.02, 0.0)}, r"`refresh_temperatures\[1\]` must be > 0"),
+        (TrainConfig, {"refresh_temperatures": ()}, r"`refresh_temperatures` must list one temperature"),
+        (TrainConfig, {"seed": True}, r"`seed` must be an integer"),
+    ],
+)
+def test_validation_names_the_field(cls, changes, match):
+    with pytest.raises(ConfigError, match=match):
+        cls.official(**changes)
+
+
+def test_settings_without_effect():
+    assert OptimConfig.official().inactive_fields() == {}
+    assert TrainConfig.official().inactive_fields() == {}
+    rskp = TrainConfig.rskp().inactive_fields()
+    assert set(rskp) == {"refresh_temperatures", "refresh_dropout", "label_o_coef", "empty_memory_at_refresh"}
+    no_mem = TrainConfig.official(use_memory=False).inactive_fields()
+    assert set(no_mem) == {"memory_warmup_epoch", "memory_coef", "memory_target_coef", "empty_memory_at_refresh",
+                           "memory_class0_bug"}
+    assert no_mem["memory_coef"] == "use_memory = true only"
+
+
+@pytest.mark.parametrize(
+    "section",
+    [OptimConfig.official(), OptimConfig.rskp(), TrainConfig.official(), TrainConfig.paper(), TrainConfig.rskp()],
+)
+def test_plain_values_coerce_back_and_survive_toml(section):
+    """What Config.to_toml writes for a section and what load_config reads back (``_coerce`` by
+    the field annotations) gives the section again."""
+    cls = type(section)
+    hints = typing.get_type_hints(cls)
+    plain = _plain(section)
+    assert plain == section.to_dict()
+    text = "\n".join(f"{k} = {_toml_value(v)}" for k, v in plain.items())
+    parsed = tomllib.loads(text)
+    rebuilt = cls(**{k: _coerce(hints[k], v, k) for k, v in parsed.items()})
+    assert rebuilt == section
+    assert section.replace() == section
+
+
+def test_import_does_not_load_torch():
+    code = "import sys, tadfuse.engine; assert 'torch' not in sys.modules, 'torch imported'"
+    subprocess.run([sys.executable, "-c", code], check=True)
