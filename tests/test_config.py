@@ -37,7 +37,7 @@ def test_presets_hold_the_published_constants():
     assert off.evaluation.protocol == "wtalc" and off.evaluation.tiou_thresholds == (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7)
     assert EvaluationConfig.activitynet().tiou_thresholds[0] == 0.5 and len(EvaluationConfig.activitynet().tiou_thresholds) == 10
     assert set(PRESETS) >= {"official", "paper"}
-    assert list(Config.sections()) == ["postprocess", "linpro", "delta", "evaluation"]
+    assert list(Config.sections()) == ["model", "postprocess", "linpro", "delta", "evaluation", "optim", "train"]
 
 
 def test_unknown_preset_names_the_choices():
@@ -79,7 +79,8 @@ def test_parse_override_needs_key_and_value(text):
 
 def test_overrides_apply_and_validate():
     cfg = load_config("official", overrides=["postprocess.temperature=0.1", "postprocess.min_length=3",
-                                             "delta.refresh_epochs=[10, 20]", "evaluation.subset=validation"])
+                                             "delta.refresh_epochs=[10, 20]", "train.refresh_temperatures=[0.1, 0.05]",
+                                             "evaluation.subset=validation"])
     assert cfg.postprocess.temperature == 0.1 and cfg.postprocess.min_length == 3
     assert cfg.delta.refresh_epochs == (10, 20) and cfg.evaluation.subset == "validation"
     # Everything else is the preset's.
@@ -170,7 +171,7 @@ def test_toml_round_trip_of_each_preset(tmp_path, name):
     min_length=st.integers(0, 50),
     thresholds=st.lists(st.floats(0.0, 1.0), min_size=1, max_size=5),
     template=st.sampled_from(["gaussian", "laplace", "uniform"]),
-    epochs=st.lists(st.integers(0, 1000), min_size=0, max_size=6, unique=True).map(sorted),
+    epochs=st.lists(st.integers(0, 1000), min_size=1, max_size=6, unique=True).map(sorted),
     subset=st.one_of(st.none(), st.sampled_from(["test", "validation", 'we"ird\\name'])),
 )
 def test_toml_round_trip_of_any_resolved_config(tmp_path_factory, temperature, threshold, min_length, thresholds,
@@ -181,6 +182,7 @@ def test_toml_round_trip_of_any_resolved_config(tmp_path_factory, temperature, t
         postprocess=base.postprocess.replace(temperature=temperature, threshold=threshold, min_length=min_length,
                                              thresholds=tuple(thresholds), template=template),
         delta=dataclasses.replace(base.delta, refresh_epochs=tuple(epochs)),
+        train=base.train.replace(refresh_temperatures=tuple(0.01 * (i + 1) for i in range(len(epochs)))),
         evaluation=dataclasses.replace(base.evaluation, subset=subset),
     )
     path = tmp_path_factory.mktemp("cfg") / "config.toml"
@@ -190,7 +192,8 @@ def test_toml_round_trip_of_any_resolved_config(tmp_path_factory, temperature, t
 
 def test_file_then_overrides(tmp_path):
     path = tmp_path / "exp.toml"
-    path.write_text('preset = "paper"\n[postprocess]\ntemperature = 0.05\n[delta]\nrefresh_epochs = [3, 4]\n')
+    path.write_text('preset = "paper"\n[postprocess]\ntemperature = 0.05\n[delta]\nrefresh_epochs = [3, 4]\n'
+                    '[train]\nrefresh_temperatures = [0.1, 0.1]\n')
     cfg = load_config(file=path, overrides=["postprocess.temperature=0.07"])
     assert cfg.preset == "paper" and cfg.postprocess.temperature == 0.07 and cfg.delta.refresh_epochs == (3, 4)
     assert cfg.postprocess.overlap == "iou"  # the paper preset's, untouched
@@ -243,3 +246,9 @@ def test_config_errors_are_value_errors():
     # Callers that catch ValueError keep working.
     with pytest.raises(ValueError):
         load_config("nope")
+
+
+def test_a_refresh_temperature_per_refresh_epoch():
+    # A check across sections: the training fusion temperature of each refresh.
+    with pytest.raises(ConfigError, match=r"train.refresh_temperatures: 6 temperatures for 2 refresh epochs"):
+        load_config(overrides=["delta.refresh_epochs=[3, 4]"])

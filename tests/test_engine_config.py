@@ -9,7 +9,8 @@ import sys
 import typing
 
 import pytest
-from tadfuse.config import DeltaSchedule, _coerce, _plain, _toml_value
+from tadfuse.config import DeltaSchedule
+from tadfuse.config._values import _coerce, _plain, _toml_value
 from tadfuse.engine import OptimConfig, TrainConfig
 from tadfuse.errors import ConfigError
 

@@ -9,14 +9,14 @@ import sys
 from pathlib import Path
 
 import pytest
+from tadfuse.config.model import MODEL_PRESETS, ModelConfig
 from tadfuse.errors import ConfigError
-from tadfuse.models.config import PRESETS, ModelConfig
 
 PYTHON_DIR = str(Path(__file__).resolve().parents[1] / "python")
 
 
 def test_presets():
-    off, rskp, anet, paper = (ModelConfig.named(n) for n in PRESETS)
+    off, rskp, anet, paper = (ModelConfig.named(n) for n in MODEL_PRESETS)
     assert off.memory_class0_defect and off.pseudo_label_dropout
     for cfg in (rskp, anet, paper):
         assert not cfg.memory_class0_defect and not cfg.pseudo_label_dropout
@@ -57,7 +57,7 @@ def test_edge_values_are_accepted():
 
 
 def test_dict_round_trip_and_unknown_keys():
-    for name in PRESETS:
+    for name in MODEL_PRESETS:
         cfg = ModelConfig.named(name)
         d = cfg.to_dict()
         assert ModelConfig.from_dict(d) == cfg
@@ -101,7 +101,7 @@ def test_lazy_names():
     pytest.importorskip("torch")
     import tadfuse.models as models
 
-    assert set(models.__all__) == {"PRESETS", "ModelConfig", *models._LAZY}
+    assert set(models.__all__) == {"MODEL_PRESETS", "ModelConfig", *models._LAZY}
     for name in models.__all__:
         assert getattr(models, name) is not None
     with pytest.raises(AttributeError, match="nope"):

@@ -6,7 +6,7 @@ numpy-only; import :mod:`tadfuse.engine.losses` for the losses. docs/algorithms.
 losses, schedules and the refresh".
 """
 
-from tadfuse.engine.config import OptimConfig, TrainConfig
+from tadfuse.config.train import OptimConfig, TrainConfig
 from tadfuse.engine.refresh import RefreshTimings, label_tcam, label_video_scores, refresh_labels
 from tadfuse.engine.schedule import (
     EpochPlan,

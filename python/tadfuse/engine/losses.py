@@ -40,7 +40,7 @@ try:
 except ImportError as exc:  # pragma: no cover - exercised without the train extra only
     raise MissingExtraError("tadfuse.engine.losses needs torch: pip install 'tadfuse[train]'") from exc
 
-from tadfuse.engine.config import TrainConfig
+from tadfuse.config.train import TrainConfig
 from tadfuse.engine.schedule import LossWeights
 
 __all__ = [

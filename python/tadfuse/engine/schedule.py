@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 from tadfuse._checks import integer
 from tadfuse.config import DeltaPhase, DeltaSchedule
-from tadfuse.engine.config import OptimConfig, TrainConfig
+from tadfuse.config.train import OptimConfig, TrainConfig
 from tadfuse.errors import ConfigError
 
 __all__ = [

@@ -1,7 +1,7 @@
 """Models (torch, the ``train`` extra): the RSKP backbone, a BaS-Net-like baseline, the plug-in
 interface they share, released and tadfuse checkpoints (docs/models.md).
 
-``ModelConfig`` (``tadfuse.models.config``) needs no torch; everything else is imported on first
+``ModelConfig`` (``tadfuse.config.model``) needs no torch; everything else is imported on first
 use and raises ``MissingExtraError`` when torch is not installed. ``import tadfuse`` never
 imports this package.
 
@@ -17,7 +17,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from tadfuse.models.config import PRESETS, ModelConfig
+from tadfuse.config.model import MODEL_PRESETS, ModelConfig
 
 if TYPE_CHECKING:
     from tadfuse.models.baseline import BasNetBaseline, BasNetConfig, BasNetOutput, masked_topk_mean
@@ -67,8 +67,8 @@ _LAZY: dict[str, str] = {
 __all__ = [
     "CHECKPOINT_FORMAT",
     "CHECKPOINT_VERSION",
+    "MODEL_PRESETS",
     "MODEL_TYPES",
-    "PRESETS",
     "RELEASED_KEYS",
     "RSKP",
     "BasNetBaseline",

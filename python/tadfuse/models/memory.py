@@ -25,8 +25,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from tadfuse.config.model import ModelConfig
 from tadfuse.errors import InvalidArgumentError
-from tadfuse.models.config import ModelConfig
 
 __all__ = ["MemoryBank"]
 

@@ -34,9 +34,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from tadfuse.config.model import ModelConfig
 from tadfuse.errors import DataFormatError, InvalidArgumentError, InvalidTypeError
 from tadfuse.models._io import load_plain
-from tadfuse.models.config import ModelConfig
 from tadfuse.models.propagation import WalkMethod
 from tadfuse.models.rskp import RSKP
 

@@ -30,8 +30,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from tadfuse.config.model import ModelConfig
 from tadfuse.errors import DataFormatError, InvalidTypeError
-from tadfuse.models.config import ModelConfig
 from tadfuse.models.interface import SnippetOutputs, resolve_mask
 from tadfuse.models.memory import MemoryBank
 from tadfuse.models.propagation import WalkMethod, em_centres, l2_normalize, random_walk

@@ -25,7 +25,8 @@ import numbers
 from dataclasses import dataclass
 from typing import Any
 
-from tadfuse.config import DeltaSchedule, _plain
+from tadfuse.config._values import _plain
+from tadfuse.config.delta import DeltaSchedule
 from tadfuse.errors import ConfigError
 
 __all__ = ["OptimConfig", "TrainConfig"]

@@ -29,10 +29,11 @@ from typing import Any
 
 from tadfuse.errors import ConfigError
 
-__all__ = ["PRESETS", "ModelConfig"]
+__all__ = ["MODEL_PRESETS", "ModelConfig"]
 
 #: The names :meth:`ModelConfig.named` accepts.
-PRESETS: tuple[str, ...] = ("official", "rskp", "rskp_activitynet", "paper")
+#: The named constructors of ModelConfig.
+MODEL_PRESETS: tuple[str, ...] = ("official", "rskp", "rskp_activitynet", "paper")
 
 
 @dataclass(frozen=True)
@@ -159,9 +160,9 @@ class ModelConfig:
 
     @classmethod
     def named(cls, name: str, **overrides: Any) -> ModelConfig:
-        """The preset ``name`` (one of :data:`PRESETS`) with ``overrides`` applied."""
-        if name not in PRESETS:
-            raise ConfigError(f"ModelConfig: preset must be one of {PRESETS}, got {name!r}")
+        """The preset ``name`` (one of :data:`MODEL_PRESETS`) with ``overrides`` applied."""
+        if name not in MODEL_PRESETS:
+            raise ConfigError(f"ModelConfig: preset must be one of {MODEL_PRESETS}, got {name!r}")
         return getattr(cls, name)(**overrides)
 
     # -- conversion ---------------------------------------------------------------------------
