@@ -16,7 +16,9 @@ import warnings
 
 import numpy as np
 import pytest
-from tadfuse.evaluation import EvaluationWarning, GroundTruth, average_precision, evaluate
+from tadfuse.annotations import GroundTruth, read_ambiguous_list
+from tadfuse.errors import EvaluationWarning
+from tadfuse.evaluation import average_precision, evaluate
 from tadfuse.proposals import Proposals
 
 # --------------------------------------------------------------------------------------------
@@ -384,7 +386,6 @@ def test_wtalc_matches_reference_on_real_thumos14_annotations() -> None:
     segments past the end, CliffDiving/Diving duplicates, the real ambiguous list) on 40 videos,
     with predictions near and away from the ground truth."""
     from tadfuse.data import load_wtalc, thumos14_annotation_dir
-    from tadfuse.evaluation import read_ambiguous_list
 
     ds = load_wtalc(thumos14_annotation_dir(), features=False)
     test = [int(i) for i in ds.test_indices]

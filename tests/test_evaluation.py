@@ -9,13 +9,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from tadfuse.evaluation import (
-    EvalResult,
-    EvaluationWarning,
+from tadfuse.annotations import (
     GroundTruth,
     activitynet_results,
     as_ground_truth,
-    evaluate,
     proposals_by_video,
     proposals_from_activitynet,
     read_activitynet_ground_truth,
@@ -24,6 +21,8 @@ from tadfuse.evaluation import (
     write_activitynet_ground_truth,
     write_activitynet_results,
 )
+from tadfuse.errors import EvaluationWarning
+from tadfuse.evaluation import EvalResult, evaluate
 from tadfuse.proposals import Proposals
 
 
@@ -423,6 +422,30 @@ def test_ground_truth_json_round_trip(tmp_path: Path) -> None:
     assert np.isnan(back.durations[1])
     assert back.source == str(path)
     assert as_ground_truth(str(path)).videos == gt.videos
+
+
+def test_ground_truth_sources(tmp_path: Path) -> None:
+    """`as_ground_truth` reads JSON and per-video folders; W-TALC folders (.npy files) are read by
+    `tadfuse.data.load_ground_truth`, which `evaluate` uses and which accepts every source."""
+    from tadfuse.data import load_ground_truth, load_wtalc, thumos14_annotation_dir
+
+    wtalc_dir = thumos14_annotation_dir()
+    with pytest.raises(ValueError, match="load_ground_truth"):
+        as_ground_truth(wtalc_dir)
+    gt = load_ground_truth(wtalc_dir)
+    assert len(gt.videos) == 412 and gt.source == str(wtalc_dir)
+    ds = load_wtalc(wtalc_dir, features=False)
+    assert load_ground_truth(ds) is ds.gt and as_ground_truth(ds) is ds.gt
+    folder = tmp_path / "folder"
+    write_activitynet_ground_truth(folder / "annotations.json", gt)
+    for read in (as_ground_truth, load_ground_truth):
+        back = read(folder)
+        assert back.videos == gt.videos and back.source == str(folder / "annotations.json")
+    assert load_ground_truth(_gt_json()).videos == ("v1", "v2", "v3", "t1")
+    with pytest.raises(TypeError, match="ground_truth must be"):
+        load_ground_truth(3.5)
+    res = evaluate(wtalc_dir, {}, protocol="wtalc", tiou_thresholds=[0.5])
+    assert len(res.videos) == 212
 
 
 def test_results_json_round_trip(tmp_path: Path) -> None:

@@ -236,12 +236,9 @@ def add_data_command(subparsers: Any) -> argparse.ArgumentParser:
 def _plot(args: argparse.Namespace) -> int:
     import numpy as np
 
+    from tadfuse.annotations import proposals_from_activitynet, read_activitynet_results
+    from tadfuse.data import load_ground_truth
     from tadfuse.errors import MissingExtraError
-    from tadfuse.evaluation import (
-        as_ground_truth,
-        proposals_from_activitynet,
-        read_activitynet_results,
-    )
     from tadfuse.proposals import SNIPPET_SECONDS
     from tadfuse.viz import _matplotlib, load_cas_file, save_timeline, timeline_rows_from_cas
 
@@ -250,7 +247,7 @@ def _plot(args: argparse.Namespace) -> int:
     except ImportError:
         raise MissingExtraError('tadfuse plot needs matplotlib, an optional extra: pip install "tadfuse[plot]" '
                                 "(or pip install matplotlib)") from None
-    gt = as_ground_truth(args.gt) if args.gt else None
+    gt = load_ground_truth(args.gt) if args.gt else None
     cas, scores = load_cas_file(args.cas) if args.cas else ({}, {})
     class_names: list[str]
     if gt is not None:

@@ -14,8 +14,8 @@ from typing import Any, Union
 
 import numpy as np
 
+from tadfuse.annotations import GroundTruth
 from tadfuse.errors import DataFormatError, DataWarning
-from tadfuse.evaluation import GroundTruth
 
 __all__ = [
     "DataFormatError",

@@ -33,6 +33,7 @@ from typing import Any, Literal, Union
 
 import numpy as np
 
+from tadfuse.annotations import GroundTruth, atomic_write_json
 from tadfuse.data._base import (
     DataFormatError,
     NpyFolderFeatures,
@@ -43,7 +44,6 @@ from tadfuse.data._base import (
     warn_if_mixed,
 )
 from tadfuse.data.wtalc import WtalcDataset, load_wtalc, write_wtalc
-from tadfuse.evaluation import GroundTruth, _atomic_write_json
 
 __all__ = ["FolderDataset", "folders_to_wtalc", "load_folders", "write_folders", "wtalc_to_folders"]
 
@@ -253,7 +253,7 @@ def write_folders(
         "test_subset": test_subset,
         **(extra or {}),
     }
-    _atomic_write_json(out / "annotations.json", data)
+    atomic_write_json(out / "annotations.json", data)
     return out
 
 

@@ -55,10 +55,10 @@ from typing import Literal, Union
 import numpy as np
 from tqdm import tqdm
 
+from tadfuse.annotations import GroundTruth
 from tadfuse.data._base import DataFormatError, default_subsets
 from tadfuse.data.folders import warn_dropped_ambiguous, write_folders
 from tadfuse.data.wtalc import load_wtalc, thumos14_annotation_dir, write_wtalc
-from tadfuse.evaluation import GroundTruth
 from tadfuse.proposals import SNIPPET_SECONDS
 
 __all__ = ["SYNTH_KINDS", "FeatureModel", "make_thumos14_structured", "make_toy", "synthesize"]

@@ -73,6 +73,7 @@ from typing import Any, Literal, Union
 
 import numpy as np
 
+from tadfuse.annotations import GroundTruth, read_ambiguous_list
 from tadfuse.data._base import (
     DataFormatError,
     FeatureStore,
@@ -85,7 +86,6 @@ from tadfuse.data._base import (
     warn,
     warn_if_mixed,
 )
-from tadfuse.evaluation import GroundTruth, read_ambiguous_list
 from tadfuse.proposals import SNIPPET_SECONDS
 
 __all__ = [

@@ -1,59 +1,24 @@
-"""Temporal action detection mAP with named protocols, and ActivityNet JSON I/O.
+"""Ground truth and detections on disk and in memory: `GroundTruth`, the ActivityNet ground-truth
+and result JSON readers and writers, the W-TALC ambiguous list, and the atomic JSON write.
 
-One evaluator, two named protocols (DESIGN §3.8). Both score a set of detections against ground
-truth with greedy matching in score order and all-points interpolated average precision; they
-differ in how overlap is measured and which predictions take part.
+Layouts (seconds everywhere in files):
 
-``anet``
-    The official ActivityNet ``eval_detection.py`` semantics. Continuous temporal IoU in seconds.
-    Per class, predictions are visited in descending score order; each one takes the unmatched
-    ground-truth segment of its video and class with the highest tIoU, provided that tIoU is
-    ``>= threshold``; otherwise it is a false positive. AP is the VOC 2011 all-points interpolated
-    AP; mAP is the mean over the classes that have ground truth in the evaluated videos; a class
-    without predictions scores 0 (only that class). Predictions on videos that have no ground
-    truth of their class count as false positives, exactly like the official code.
+* Ground truth (ActivityNet): ``{"database": {video: {"subset", "duration", "annotations":
+  [{"segment": [start_s, end_s], "label"}]}}}`` plus the optional tadfuse keys described in
+  `GroundTruth.from_activitynet`.
+* Results (ActivityNet): ``{"version", "results": {video: [{"label", "score", "segment":
+  [start_s, end_s]}]}, "external_data"}``.
 
-``wtalc``
-    The in-house evaluator of W-TALC, RSKP and GauFuse (``detectionMAP.getLocMAP``). Overlap is
-    the IoU of *snippet index sets*: a prediction ``[s, e)`` in snippets covers ``range(int(s),
-    int(e))``, a ground-truth segment ``[a, b]`` in seconds covers ``range(round(a*f),
-    round(b*f))`` with ``f = 1 / snippet_seconds`` (25/16 for I3D at 25 fps, stride 16; ``round``
-    is half-to-even as in Python). Before matching, every prediction whose snippet set intersects
-    an entry of the ambiguous list (``Ambiguous_test.txt``) of its video is removed. Only videos
-    with at least one ground-truth segment are evaluated (predictions elsewhere are dropped).
-    Matching and AP are as for ``anet``. The original returns mAP 0 for *every* class when any
-    class has no predictions; that bug is reproduced only with ``zero_map_bug=True``.
-    Predictions in seconds (result JSON) are *truncated* to snippets (``int(t * f)``) while the
-    ground truth is *rounded*, as in the original code, so the ground truth scored against itself
-    does not reach mAP 1.0 under ``wtalc`` (a note says so), and ground-truth segments shorter than
-    one snippet after rounding (an empty snippet range) can never be matched (noted with their
-    count).
+The package's own detections (`Proposals`) are in snippets; they become seconds with the
+video's timebase, ``seconds = snippets * snippet_seconds + offset_seconds``.
 
-Ties are broken deterministically everywhere: predictions of equal score keep their input order;
-among equally good ground-truth candidates the lowest index (input order) wins. The official
-codes break these ties with numpy's unstable quicksort (the ActivityNet code even prefers the
-*last* of equal-tIoU candidates for short lists); on inputs without score or tIoU ties the
-results are identical to theirs.
-
-Deviations from the reference codes, all on inputs those codes cannot handle:
-
-* A zero-length union (a zero-length prediction against a zero-length ground truth at the same
-  point, or two empty snippet sets) has IoU 0 here. The official ActivityNet code computes
-  ``0/0 = NaN`` and then matches it as a true positive; the W-TALC code raises
-  ``ZeroDivisionError``.
-* Predictions whose label has no ground truth in the evaluated videos are ignored with a warning
-  (the ActivityNet code raises ``KeyError``; W-TALC never produces them).
-* Predictions on videos outside the evaluated list follow ``unknown_videos`` (see `evaluate`).
-* The "blocked videos" list that the ActivityNet code downloads is not used.
-
-Time units: ground truth is in seconds. The package's own predictions (`Proposals`) are in
-snippets and are converted with the video's timebase (``seconds = snippets * snippet_seconds +
-offset_seconds``); ActivityNet result JSON is in seconds.
+This module is the one home of these file formats: `tadfuse.data` (the dataset loaders) and
+`tadfuse.evaluation` (the metrics) both import it, and it imports neither
+(docs/architecture.md, "Annotations, evaluation and data").
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import os
@@ -70,16 +35,13 @@ from tadfuse.errors import EvaluationWarning
 from tadfuse.proposals import SNIPPET_SECONDS, Proposals
 
 __all__ = [
-    "ANET_TIOU_THRESHOLDS",
-    "PROTOCOLS",
-    "THUMOS14_TIOU_THRESHOLDS",
-    "EvalResult",
-    "EvaluationWarning",
+    "INTEGER_LABEL_MODES",
+    "DetectionTable",
     "GroundTruth",
     "activitynet_results",
     "as_ground_truth",
-    "average_precision",
-    "evaluate",
+    "atomic_write_json",
+    "detection_table",
     "proposals_by_video",
     "proposals_from_activitynet",
     "read_activitynet_ground_truth",
@@ -88,28 +50,6 @@ __all__ = [
     "write_activitynet_ground_truth",
     "write_activitynet_results",
 ]
-
-#: The protocol names accepted by `evaluate`.
-PROTOCOLS = ("anet", "wtalc")
-
-#: THUMOS14 thresholds used by the WTAL papers: 0.1, 0.2, ..., 0.7.
-THUMOS14_TIOU_THRESHOLDS: tuple[float, ...] = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7)
-
-#: ActivityNet 1.3 thresholds: ``np.linspace(0.5, 0.95, 10)`` (the official default).
-ANET_TIOU_THRESHOLDS: tuple[float, ...] = tuple(float(t) for t in np.linspace(0.5, 0.95, 10))
-
-# Named averages printed with a result when all of their thresholds were evaluated.
-_NAMED_AVERAGES: tuple[tuple[str, tuple[float, ...]], ...] = (
-    ("0.1:0.5", (0.1, 0.2, 0.3, 0.4, 0.5)),
-    ("0.3:0.7", (0.3, 0.4, 0.5, 0.6, 0.7)),
-    ("0.1:0.7", THUMOS14_TIOU_THRESHOLDS),
-    ("0.5:0.95", ANET_TIOU_THRESHOLDS),
-)
-
-_PROTOCOL_TITLES = {
-    "anet": "anet (official ActivityNet eval_detection semantics: continuous tIoU in seconds)",
-    "wtalc": "wtalc (W-TALC/RSKP/GauFuse in-house: snippet-set IoU, ambiguous segments removed)",
-}
 
 PathLike = Union[str, "os.PathLike[str]"]
 
@@ -162,7 +102,10 @@ def _segment(value: Any, where: str) -> tuple[float, float]:
     return s, e
 
 
-def _atomic_write_json(path: PathLike, data: Any) -> Path:
+def atomic_write_json(path: PathLike, data: Any) -> Path:
+    """Write ``data`` as JSON to ``path`` (parent folders created) so that a reader never sees
+    a half-written file: it is written to ``<path>.tmp`` and renamed over ``path``. Returns the
+    path."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
@@ -313,6 +256,10 @@ class GroundTruth:
 
     def __contains__(self, video: object) -> bool:
         return video in self._index
+
+    def video_indices(self, names: Iterable[str]) -> np.ndarray:
+        """Position of each name in ``videos``, -1 where absent; int64 array (one per name)."""
+        return np.asarray([self._index.get(str(v), -1) for v in names], np.int64)
 
     def subset_counts(self) -> dict[str, int]:
         """Number of videos per subset, in order of first appearance."""
@@ -535,7 +482,7 @@ def read_activitynet_ground_truth(
 
 def write_activitynet_ground_truth(path: PathLike, ground_truth: GroundTruth) -> Path:
     """Write ``ground_truth`` as ActivityNet JSON (with the tadfuse extensions). Returns the path."""
-    return _atomic_write_json(path, ground_truth.to_activitynet())
+    return atomic_write_json(path, ground_truth.to_activitynet())
 
 
 def read_ambiguous_list(path: PathLike) -> list[tuple[str, float, float]]:
@@ -568,9 +515,15 @@ def read_ambiguous_list(path: PathLike) -> list[tuple[str, float, float]]:
 
 
 def as_ground_truth(obj: Any) -> GroundTruth:
-    """Coerce to a `GroundTruth`: a GroundTruth, a ``tadfuse.data`` dataset, a W-TALC bundle or
-    annotation folder, a per-video folder dataset (``annotations.json``), or an ActivityNet
-    ground-truth JSON path/dict."""
+    """Coerce to a `GroundTruth`: a GroundTruth, a dataset object (anything with a
+    ``ground_truth()`` method returning one, e.g. a ``tadfuse.data`` dataset), a per-video
+    folder dataset (a folder holding ``annotations.json``), or an ActivityNet ground-truth JSON
+    path/dict.
+
+    W-TALC bundles are ``.npy`` files that only `tadfuse.data` reads: a folder without
+    ``annotations.json`` raises `ValueError` pointing to ``tadfuse.data.load_ground_truth``,
+    which accepts every source this function does plus dataset folders of both layouts (and is
+    what `tadfuse.evaluation.evaluate` uses)."""
     if isinstance(obj, GroundTruth):
         return obj
     gt_method = getattr(obj, "ground_truth", None)
@@ -582,25 +535,34 @@ def as_ground_truth(obj: Any) -> GroundTruth:
     if isinstance(obj, (str, os.PathLike)) and Path(obj).is_dir():
         if (Path(obj) / "annotations.json").is_file():  # a per-video folder dataset
             return GroundTruth.from_activitynet(Path(obj) / "annotations.json")
-        from tadfuse.data import load_wtalc  # a W-TALC bundle or annotation folder
-
-        return load_wtalc(obj, features=False).ground_truth()
+        raise ValueError(
+            f"{obj}: a folder without annotations.json (a W-TALC bundle?); read dataset folders "
+            "with tadfuse.data.load_ground_truth"
+        )
     if isinstance(obj, (str, os.PathLike, Mapping)):
         return GroundTruth.from_activitynet(obj)
     raise TypeError(
-        "ground_truth must be a GroundTruth, a tadfuse.data dataset, a W-TALC annotation "
-        f"folder, or an ActivityNet JSON path/dict; got {type(obj).__name__}"
+        "ground_truth must be a GroundTruth, a tadfuse.data dataset, a dataset folder, or an "
+        f"ActivityNet JSON path/dict; got {type(obj).__name__}"
     )
 
-
 # --------------------------------------------------------------------------------------------
-# Predictions
+# Detections
 # --------------------------------------------------------------------------------------------
 
 
 @dataclass
-class _Predictions:
-    """Flat prediction table; ``label`` is an index into the GT class names or -1 (unknown)."""
+class DetectionTable:
+    """Detections of many videos as one flat table (N rows), what `tadfuse.evaluation` scores.
+
+    * ``video``: N video names; ``label`` (N,) int64: index into the ``class_names`` the table
+      was built against, or -1 for a label not among them (counted in ``unknown_labels``).
+    * ``start``, ``end``, ``score`` (N,) float64; ``unit`` says whether times are ``"seconds"``
+      (a result JSON) or ``"snippets"`` (`Proposals`).
+    * ``unknown_labels``: label as written → count, for the labels not in ``class_names``;
+      ``unknown_int_labels``: one of them was a JSON integer (see `integer_label_hint`).
+    * ``all_videos``: every video key of the input, in order, including videos without rows.
+    """
 
     video: list[str]
     label: np.ndarray
@@ -613,22 +575,24 @@ class _Predictions:
     unknown_int_labels: bool = False  # some unknown label was a JSON integer (for the hint)
 
 
-#: How a result JSON's integer labels are read (see `evaluate`).
-_INTEGER_LABEL_MODES = ("name", "index")
+    def integer_label_hint(self, integer_labels: str) -> str:
+        """A sentence to append to a message about unknown labels when integer labels were
+        read by name and might have been meant as positions (empty otherwise)."""
+        if self.unknown_int_labels and integer_labels == "name":
+            return (" (integer labels are matched by name, e.g. 3 is the class '3'; pass "
+                    "integer_labels='index' if they are positions in class_names)")
+        return ""
+
+
+#: How a result JSON's integer labels are read (see `tadfuse.evaluation.evaluate`).
+INTEGER_LABEL_MODES = ("name", "index")
 
 
 def _check_integer_labels(integer_labels: str) -> None:
-    if integer_labels not in _INTEGER_LABEL_MODES:
+    if integer_labels not in INTEGER_LABEL_MODES:
         raise ValueError(
-            f"integer_labels must be one of {_INTEGER_LABEL_MODES}, got {integer_labels!r}"
+            f"integer_labels must be one of {INTEGER_LABEL_MODES}, got {integer_labels!r}"
         )
-
-
-def _integer_label_hint(preds: _Predictions, integer_labels: str) -> str:
-    if preds.unknown_int_labels and integer_labels == "name":
-        return (" (integer labels are matched by name, e.g. 3 is the class '3'; pass "
-                "integer_labels='index' if they are positions in class_names)")
-    return ""
 
 
 def proposals_by_video(proposals: Proposals, video_names: Sequence[str]) -> dict[str, Proposals]:
@@ -647,9 +611,9 @@ def proposals_by_video(proposals: Proposals, video_names: Sequence[str]) -> dict
     return {name: proposals.for_video(k) for k, name in enumerate(video_names)}
 
 
-def _predictions_from_proposals(
+def _table_from_proposals(
     preds: Mapping[str, Proposals], class_names: Sequence[str]
-) -> _Predictions:
+) -> DetectionTable:
     n_c = len(class_names)
     videos: list[str] = []
     cols: dict[str, list[np.ndarray]] = {k: [] for k in ("label", "start", "end", "score")}
@@ -669,17 +633,17 @@ def _predictions_from_proposals(
         for k in ("start", "end", "score"):
             cols[k].append(getattr(p, k))
     cat = lambda k, dt: np.concatenate(cols[k]) if cols[k] else np.zeros(0, dt)
-    return _Predictions(videos, cat("label", np.int64), cat("start", np.float64),
+    return DetectionTable(videos, cat("label", np.int64), cat("start", np.float64),
                         cat("end", np.float64), cat("score", np.float64), "snippets", unknown,
                         [str(v) for v in preds])
 
 
-def _predictions_from_activitynet(
+def _table_from_activitynet(
     source: PathLike | Mapping[str, Any],
     class_names: Sequence[str],
     name: str | None = None,
     integer_labels: str = "name",
-) -> _Predictions:
+) -> DetectionTable:
     """Parse a result JSON. A string label is looked up by name; an integer label by its
     decimal name (``3`` -> ``"3"``, the same class a ground-truth label ``3`` or ``"3"``
     defines) unless ``integer_labels == "index"``, which reads it as a position in
@@ -733,26 +697,36 @@ def _predictions_from_activitynet(
             start.append(s)
             end.append(e)
             score.append(sc)
-    return _Predictions(videos, np.asarray(label, np.int64), np.asarray(start, np.float64),
+    return DetectionTable(videos, np.asarray(label, np.int64), np.asarray(start, np.float64),
                         np.asarray(end, np.float64), np.asarray(score, np.float64), "seconds",
                         unknown, [str(v) for v in results], unknown_int)
 
 
-def _as_predictions(obj: Any, class_names: Sequence[str], integer_labels: str = "name") -> _Predictions:
+def detection_table(
+    obj: Any, class_names: Sequence[str], integer_labels: Literal["name", "index"] = "name"
+) -> DetectionTable:
+    """The detections ``obj`` as a `DetectionTable` against ``class_names``.
+
+    ``obj`` is ``{video_name: Proposals}`` (snippets, integer labels indexing ``class_names``;
+    labels ``>= len(class_names)`` become -1) or an ActivityNet result JSON (path or dict;
+    seconds; labels read as described in `tadfuse.evaluation.evaluate`, ``integer_labels``).
+    Invalid input raises `ValueError`/`TypeError` naming the file, video and detection.
+    """
+    _check_integer_labels(integer_labels)
     if isinstance(obj, Proposals):
         raise TypeError(
             "predictions: a bare Proposals has no video names; pass {video_name: Proposals} "
-            "(see tadfuse.evaluation.proposals_by_video)"
+            "(see tadfuse.annotations.proposals_by_video)"
         )
     if isinstance(obj, Mapping) and "results" not in obj:
         if all(isinstance(v, Proposals) for v in obj.values()):
-            return _predictions_from_proposals(obj, class_names)
+            return _table_from_proposals(obj, class_names)
         raise ValueError(
             "predictions: a dict must be either the ActivityNet result layout (key 'results') "
             "or {video_name: Proposals}"
         )
     if isinstance(obj, (str, os.PathLike, Mapping)):
-        return _predictions_from_activitynet(obj, class_names, integer_labels=integer_labels)
+        return _table_from_activitynet(obj, class_names, integer_labels=integer_labels)
     raise TypeError(
         "predictions must be {video_name: Proposals} or an ActivityNet result JSON path/dict; "
         f"got {type(obj).__name__}"
@@ -812,11 +786,11 @@ def proposals_from_activitynet(
     a label outside ``class_names`` are dropped with an `EvaluationWarning` giving the count.
     ``inner`` is set to the score. Row order is kept.
     """
-    preds = _predictions_from_activitynet(source, class_names, integer_labels=integer_labels)
+    preds = _table_from_activitynet(source, class_names, integer_labels=integer_labels)
     if preds.unknown_labels:
         _warn(f"{sum(preds.unknown_labels.values())} detection(s) with labels not in class_names "
               f"were dropped: {sorted(preds.unknown_labels)[:8]}"
-              + _integer_label_hint(preds, integer_labels))
+              + preds.integer_label_hint(integer_labels))
     out: dict[str, Proposals] = {}
     order: dict[str, list[int]] = {}
     for i, v in enumerate(preds.video):
@@ -846,13 +820,13 @@ def write_activitynet_results(
     by reading it back through the same parser as `read_activitynet_results`).
     """
     if isinstance(detections, Mapping) and "results" in detections:
-        _predictions_from_activitynet(detections, class_names or ())  # validates the layout
+        _table_from_activitynet(detections, class_names or ())  # validates the layout
         data = dict(detections)
     else:
         if class_names is None:
             raise ValueError("write_activitynet_results: class_names is required for Proposals")
         data = activitynet_results(detections, class_names, **kwargs)  # type: ignore[arg-type]
-    return _atomic_write_json(path, data)
+    return atomic_write_json(path, data)
 
 
 def read_activitynet_results(source: PathLike | Mapping[str, Any]) -> dict[str, Any]:
@@ -864,525 +838,6 @@ def read_activitynet_results(source: PathLike | Mapping[str, Any]) -> dict[str, 
     the file, video and detection index. ``version``/``external_data`` are optional.
     """
     data, name = _read_json(source, "predictions")
-    _predictions_from_activitynet(data, (), name=name)
+    _table_from_activitynet(data, (), name=name)
     return dict(data)
 
-
-# --------------------------------------------------------------------------------------------
-# Core: IoU, matching, AP
-# --------------------------------------------------------------------------------------------
-
-
-def _iou_continuous(ps: np.ndarray, pe: np.ndarray, gs: np.ndarray, ge: np.ndarray) -> np.ndarray:
-    """tIoU of predictions (P,) against ground truth (G,), shape (P, G); 0 for an empty union.
-
-    Same operation order as ActivityNet's ``segment_iou`` so values agree bit for bit.
-    """
-    tt1 = np.maximum(ps[:, None], gs[None, :])
-    tt2 = np.minimum(pe[:, None], ge[None, :])
-    inter = (tt2 - tt1).clip(0)
-    union = (ge - gs)[None, :] + (pe - ps)[:, None] - inter
-    out = np.zeros_like(inter)
-    np.divide(inter, union, out=out, where=union > 0)
-    return out
-
-
-def _iou_ranges(pa: np.ndarray, pb: np.ndarray, ga: np.ndarray, gb: np.ndarray) -> np.ndarray:
-    """IoU of integer ranges ``range(pa, pb)`` (P,) and ``range(ga, gb)`` (G,) as index sets,
-    shape (P, G); 0 for an empty union (the W-TALC code divides by zero there)."""
-    lp = np.maximum(pb - pa, 0)[:, None]
-    lg = np.maximum(gb - ga, 0)[None, :]
-    inter = np.maximum(np.minimum(pb[:, None], gb[None, :]) - np.maximum(pa[:, None], ga[None, :]), 0)
-    union = lp + lg - inter
-    out = np.zeros(inter.shape, np.float64)
-    np.divide(inter.astype(np.float64), union.astype(np.float64), out=out, where=union > 0)
-    return out
-
-
-def _match(iou: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
-    """Greedy matching of predictions (rows, already in score order) to ground truth (columns).
-
-    For each threshold independently, each prediction takes the still-unmatched ground truth
-    with the highest IoU (lowest column index among equals) if that IoU is ``>= threshold``.
-    Returns ``tp`` of shape (K, P), bool.
-    """
-    n_k = thresholds.shape[0]
-    n_p, n_g = iou.shape
-    tp = np.zeros((n_k, n_p), bool)
-    if n_g == 0 or n_p == 0:
-        return tp
-    candidates = np.flatnonzero(iou.max(axis=1) >= thresholds.min())
-    free = np.ones((n_k, n_g), bool)
-    rows = np.arange(n_k)
-    thr = thresholds[:, None]
-    for p in candidates:
-        ok = free & (iou[p][None, :] >= thr)
-        masked = np.where(ok, iou[p][None, :], -1.0)
-        j = masked.argmax(axis=1)
-        hit = ok[rows, j]
-        if hit.any():
-            tp[hit, p] = True
-            free[rows[hit], j[hit]] = False
-            if not free.any():
-                break
-    return tp
-
-
-def average_precision(tp: npt.ArrayLike, num_positives: int) -> np.ndarray | float:
-    """All-points interpolated AP (VOC 2011) of ranked hit flags.
-
-    ``tp``: shape (P,) or (K, P), truthy where the prediction at that rank is a true positive.
-    ``num_positives``: number of ground-truth instances (> 0). Returns a float64 array of shape
-    (K,) (a float for 1-D input). Computed exactly as ActivityNet's
-    ``interpolated_prec_rec`` (and W-TALC's ``_ap_from_pr``) do.
-    """
-    tp_arr = np.asarray(tp, bool)
-    squeeze = tp_arr.ndim == 1
-    tp_arr = np.atleast_2d(tp_arr)
-    if num_positives <= 0:
-        raise ValueError(f"average_precision: num_positives must be > 0, got {num_positives}")
-    out = np.zeros(tp_arr.shape[0], np.float64)
-    if tp_arr.shape[1]:
-        tp_c = np.cumsum(tp_arr, axis=1).astype(np.float64)
-        fp_c = np.cumsum(~tp_arr, axis=1).astype(np.float64)
-        rec = tp_c / num_positives
-        prec = tp_c / (tp_c + fp_c)
-        for k in range(tp_arr.shape[0]):
-            mprec = np.hstack([[0.0], prec[k], [0.0]])
-            mrec = np.hstack([[0.0], rec[k], [1.0]])
-            mprec = np.maximum.accumulate(mprec[::-1])[::-1]
-            idx = np.where(mrec[1::] != mrec[0:-1])[0] + 1
-            out[k] = np.sum((mrec[idx] - mrec[idx - 1]) * mprec[idx])
-    return float(out[0]) if squeeze else out
-
-
-def _snap_trunc(x: np.ndarray) -> np.ndarray:
-    """``int(x)`` (toward zero), after snapping values within 1e-9 of an integer onto it (so
-    that seconds → snippets conversions like ``3.2 * 1.5625`` do not lose a snippet)."""
-    r = np.round(x)
-    close = np.abs(x - r) <= 1e-9 * np.maximum(1.0, np.abs(x))
-    return np.trunc(np.where(close, r, x)).astype(np.int64)
-
-
-# --------------------------------------------------------------------------------------------
-# Result
-# --------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, eq=False)
-class EvalResult:
-    """Detection mAP of one evaluation, with what produced it.
-
-    * ``protocol``: ``"anet"`` or ``"wtalc"``.
-    * ``tiou_thresholds`` (K,) and ``mAP`` (K,): fractions in [0, 1] (multiply by 100 for the
-      papers' percentages).
-    * ``ap_per_class``: class name → AP array (K,), for every evaluated class (the classes with
-      ground truth in the evaluated videos), in class order.
-    * ``videos``: the evaluated video list; ``subset``: the split it came from (or None);
-      ``video_list_digest``: first 12 hex digits of the SHA-1 of the sorted names, so two
-      numbers can be checked to come from the same list.
-    * ``num_ground_truth``: segments scored against; ``num_predictions``: predictions scored.
-    * ``notes``: what was filtered or dropped, in words.
-    """
-
-    protocol: str
-    tiou_thresholds: np.ndarray
-    mAP: np.ndarray
-    ap_per_class: dict[str, np.ndarray]
-    videos: tuple[str, ...]
-    subset: str | None
-    num_ground_truth: int
-    num_predictions: int
-    notes: tuple[str, ...] = ()
-
-    @property
-    def average_mAP(self) -> float:
-        """Mean of ``mAP`` over all evaluated thresholds (a fraction)."""
-        return float(np.mean(self.mAP))
-
-    @property
-    def averages(self) -> dict[str, float]:
-        """The usual averages whose thresholds were all evaluated: ``"0.1:0.5"``, ``"0.3:0.7"``,
-        ``"0.1:0.7"`` (THUMOS14), ``"0.5:0.95"`` (ActivityNet); fractions."""
-        out: dict[str, float] = {}
-        for name, ts in _NAMED_AVERAGES:
-            pos = [np.flatnonzero(np.isclose(self.tiou_thresholds, t, rtol=0, atol=1e-9)) for t in ts]
-            if all(p.size for p in pos):
-                out[name] = float(np.mean([self.mAP[p[0]] for p in pos]))
-        return out
-
-    @property
-    def video_list_digest(self) -> str:
-        return hashlib.sha1("\n".join(sorted(self.videos)).encode()).hexdigest()[:12]
-
-    def table(self) -> str:
-        """The papers' table: mAP (%) per tIoU threshold and the usual averages, with a header
-        saying which protocol and which video list produced the numbers."""
-        subset = f"subset {self.subset!r}" if self.subset is not None else "all subsets"
-        lines = [
-            f"protocol: {_PROTOCOL_TITLES.get(self.protocol, self.protocol)}",
-            f"videos: {len(self.videos)} ({subset}, list sha1 {self.video_list_digest}); "
-            f"ground-truth segments: {self.num_ground_truth}; classes: {len(self.ap_per_class)}; "
-            f"predictions scored: {self.num_predictions}",
-        ]
-        lines += [f"note: {n}" for n in self.notes]
-        heads = [f"{t:g}" for t in self.tiou_thresholds]
-        vals = [f"{100 * m:.2f}" for m in self.mAP]
-        avgs = self.averages or {"all": self.average_mAP}
-        heads += [f"avg {k}" for k in avgs]
-        vals += [f"{100 * v:.2f}" for v in avgs.values()]
-        widths = [max(len(h), len(v)) for h, v in zip(heads, vals)]
-        lines.append("tIoU      " + "  ".join(h.rjust(w) for h, w in zip(heads, widths)))
-        lines.append("mAP (%)   " + "  ".join(v.rjust(w) for v, w in zip(vals, widths)))
-        return "\n".join(lines)
-
-    def __str__(self) -> str:
-        return self.table()
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready summary (fractions, not percentages)."""
-        return {
-            "protocol": self.protocol,
-            "subset": self.subset,
-            "num_videos": len(self.videos),
-            "video_list_sha1": self.video_list_digest,
-            "videos": list(self.videos),
-            "num_ground_truth": self.num_ground_truth,
-            "num_predictions": self.num_predictions,
-            "tiou_thresholds": self.tiou_thresholds.tolist(),
-            "mAP": self.mAP.tolist(),
-            "average_mAP": self.average_mAP,
-            "averages": self.averages,
-            "ap_per_class": {k: v.tolist() for k, v in self.ap_per_class.items()},
-            "notes": list(self.notes),
-        }
-
-
-# --------------------------------------------------------------------------------------------
-# evaluate
-# --------------------------------------------------------------------------------------------
-
-
-def _check_thresholds(tiou_thresholds: Any, protocol: str) -> np.ndarray:
-    if tiou_thresholds is None:
-        ts = THUMOS14_TIOU_THRESHOLDS if protocol == "wtalc" else ANET_TIOU_THRESHOLDS
-        return np.asarray(ts, np.float64)
-    thr = np.atleast_1d(np.asarray(tiou_thresholds, np.float64))
-    if thr.ndim != 1 or thr.size == 0:
-        raise ValueError(f"tiou_thresholds must be a non-empty 1-D sequence, got {tiou_thresholds!r}")
-    if not np.all((thr > 0) & (thr <= 1)):
-        raise ValueError(f"tiou_thresholds must lie in (0, 1], got {thr.tolist()}")
-    return thr
-
-
-def _group_bounds(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """For sorted ``keys``: (unique keys, start offsets incl. the end)."""
-    if keys.size == 0:
-        return keys, np.zeros(1, np.int64)
-    cut = np.flatnonzero(np.diff(keys)) + 1
-    starts = np.concatenate([[0], cut, [keys.size]])
-    return keys[starts[:-1]], starts
-
-
-def evaluate(
-    ground_truth: GroundTruth | PathLike | Mapping[str, Any] | Any,
-    predictions: Mapping[str, Proposals] | PathLike | Mapping[str, Any],
-    *,
-    tiou_thresholds: Sequence[float] | np.ndarray | None = None,
-    protocol: Literal["anet", "wtalc"] = "anet",
-    subset: str | None = None,
-    videos: Sequence[str] | None = None,
-    exclude: Iterable[str] = (),
-    snippet_seconds: float | None = None,
-    unknown_videos: Literal["false_positive", "drop", "error"] | None = None,
-    ambiguous: PathLike | Sequence[tuple[str, float, float]] | None = None,
-    zero_map_bug: bool = False,
-    integer_labels: Literal["name", "index"] = "name",
-) -> EvalResult:
-    """Detection mAP of ``predictions`` against ``ground_truth`` under a named protocol.
-
-    Parameters
-    ----------
-    ground_truth
-        A `GroundTruth`, a ``tadfuse.data`` dataset (its ``ground_truth()``), a W-TALC
-        annotation folder, or an ActivityNet ground-truth JSON (path or dict).
-    predictions
-        ``{video_name: Proposals}`` (time in snippets, integer labels indexing the ground truth's
-        ``class_names``), or an ActivityNet result JSON (path or dict; seconds; labels are class
-        names, see ``integer_labels``).
-    tiou_thresholds
-        IoU thresholds in (0, 1]. Default: 0.1:0.1:0.7 for ``wtalc``, 0.5:0.05:0.95 for ``anet``.
-    protocol
-        ``"anet"`` or ``"wtalc"`` (see the module docstring).
-    subset
-        Evaluate the videos of this split. Required when the ground truth holds more than one
-        split and ``videos`` is not given (so every number says which list produced it), except
-        that ``wtalc`` defaults to ``"test"`` like the original evaluator.
-    videos
-        Evaluate exactly these videos (each must be in the ground truth); combined with
-        ``subset`` if both are given.
-    exclude
-        Videos removed from the evaluated list (e.g. THUMOS14's ``video_test_0000270``); their
-        predictions are dropped too (stated in ``notes``).
-    snippet_seconds
-        Seconds per snippet for predictions given in snippets (and for ``wtalc``'s ground-truth
-        rounding), overriding the ground truth's timebase (with offset 0).
-    unknown_videos
-        What to do with predictions on videos outside the evaluated list: ``"false_positive"``
-        (the official ActivityNet behaviour, default for ``anet``), ``"drop"`` (default for
-        ``wtalc``, whose original code never scores them) or ``"error"``. A warning gives the
-        count in the first two cases.
-    ambiguous
-        ``wtalc`` only: an ``Ambiguous_test.txt`` path or ``(video, start_s, end_s)`` rows,
-        replacing the ground truth's own list. If neither exists a warning says nothing is
-        filtered.
-    zero_map_bug
-        ``wtalc`` only: reproduce the original's bug that returns mAP 0 at every threshold when
-        any evaluated class has no prediction (after ambiguous filtering).
-    integer_labels
-        How integer labels in a result JSON are read. ``"name"`` (default): by value, as the
-        class named ``str(label)``, so ``3`` matches a ground-truth label ``3`` or ``"3"``
-        whatever the class order (the official ActivityNet code also matches by value).
-        ``"index"``: as a position in the ground truth's ``class_names`` (``gt.class_names[3]``;
-        with derived class names that order is the sorted label set). Unmatched integer labels
-        are ignored with a warning that mentions this option. Not used for ``Proposals``.
-
-    Returns
-    -------
-    EvalResult
-        ``print(result)`` shows the papers' table.
-
-    Predictions whose label has no ground truth in the evaluated videos are ignored with an
-    `EvaluationWarning` (their class is not part of the mAP).
-    """
-    if protocol not in PROTOCOLS:
-        raise ValueError(f"protocol must be one of {PROTOCOLS}, got {protocol!r}")
-    if unknown_videos is None:
-        unknown_videos = "false_positive" if protocol == "anet" else "drop"
-    if unknown_videos not in ("false_positive", "drop", "error"):
-        raise ValueError(f"unknown_videos must be 'false_positive', 'drop' or 'error', got {unknown_videos!r}")
-    if zero_map_bug and protocol != "wtalc":
-        raise ValueError("zero_map_bug applies to protocol 'wtalc' only")
-    if ambiguous is not None and protocol != "wtalc":
-        raise ValueError("ambiguous applies to protocol 'wtalc' only")
-    if snippet_seconds is not None and not (math.isfinite(snippet_seconds) and snippet_seconds > 0):
-        raise ValueError(f"snippet_seconds must be a positive number, got {snippet_seconds}")
-    thr = _check_thresholds(tiou_thresholds, protocol)
-    gt_all = as_ground_truth(ground_truth)
-    notes: list[str] = []
-
-    # ---- the evaluated video list ---------------------------------------------------------
-    if (protocol == "wtalc" and subset is None and videos is None and len(gt_all.subset_counts()) > 1
-            and "test" in gt_all.subset_counts()):
-        subset = "test"  # the in-house evaluator always scores the test split
-        notes.append("subset 'test' (the wtalc protocol's default)")
-    if subset is None and videos is None and len(gt_all.subset_counts()) > 1:
-        raise ValueError(
-            f"the ground truth ({gt_all.source}) holds several subsets {gt_all.subset_counts()}; "
-            "pass subset= or videos= (CLI: --subset or --videos) to say which videos are evaluated"
-        )
-    exclude = list(exclude)
-    gt = gt_all.select(subset=subset, videos=videos, exclude=exclude)
-    if protocol == "wtalc":
-        has_gt = np.zeros(len(gt.videos), bool)
-        has_gt[gt.video] = True
-        if not has_gt.all():
-            no_gt = [v for v, h in zip(gt.videos, has_gt) if not h]
-            notes.append(
-                f"{len(no_gt)} video(s) without ground-truth segments are not evaluated "
-                f"(wtalc protocol), e.g. {no_gt[:3]}"
-            )
-            gt = gt.select(videos=[v for v, h in zip(gt.videos, has_gt) if h])
-    if len(gt) == 0:
-        raise ValueError(
-            f"no ground-truth segments in the evaluated videos ({len(gt.videos)} videos, "
-            f"source {gt_all.source}); nothing to evaluate"
-        )
-    ev_subset = subset
-    if ev_subset is None and len(gt.subset_counts()) == 1:
-        ev_subset = next(iter(gt.subset_counts()))
-    n_v = len(gt.videos)
-
-    # ---- predictions ----------------------------------------------------------------------
-    _check_integer_labels(integer_labels)
-    preds = _as_predictions(predictions, gt.class_names, integer_labels)
-    n_in = len(preds.video)
-    vidx = np.fromiter((gt._index.get(v, -1) for v in preds.video), np.int64, n_in)
-    keep = np.ones(n_in, bool)
-    if exclude:
-        ex = set(exclude)
-        is_ex = np.fromiter((v in ex for v in preds.video), bool, n_in)
-        if is_ex.any():
-            notes.append(f"{int(is_ex.sum())} prediction(s) on excluded videos dropped")
-        keep &= ~is_ex
-    outside = keep & (vidx < 0)
-    if outside.any():
-        names = sorted({preds.video[i] for i in np.flatnonzero(outside)})
-        msg = (f"{int(outside.sum())} prediction(s) on {len(names)} video(s) outside the "
-               f"evaluated list, e.g. {names[:3]}")
-        if unknown_videos == "error":
-            raise ValueError(msg + " (unknown_videos='error')")
-        if unknown_videos == "drop":
-            keep &= ~outside
-            _warn(msg + ": dropped")
-            notes.append(msg + ": dropped")
-        else:
-            _warn(msg + ": counted as false positives")
-            notes.append(msg + ": counted as false positives")
-    # labels
-    gt_classes = np.unique(gt.label)
-    is_gt_class = np.zeros(len(gt.class_names) + 1, bool)
-    is_gt_class[gt_classes] = True
-    lab_ok = is_gt_class[preds.label]  # label -1 maps to the extra False slot
-    bad_lab = keep & ~lab_ok
-    if bad_lab.any():
-        names = sorted(set(preds.unknown_labels) |
-                       {gt.class_names[c] for c in np.unique(preds.label[bad_lab]) if c >= 0})
-        msg = (f"{int(bad_lab.sum())} prediction(s) with labels that have no ground truth in the "
-               f"evaluated videos were ignored: {names[:8]}" + _integer_label_hint(preds, integer_labels))
-        _warn(msg)
-        notes.append(msg)
-        keep &= lab_ok
-
-    # ---- timebase ---------------------------------------------------------------------------
-    if snippet_seconds is not None:
-        ss_v = np.full(n_v, float(snippet_seconds))
-        off_v = np.zeros(n_v)
-    else:
-        ss_v, off_v = gt.snippet_seconds, gt.offset_seconds
-    in_list = keep & (vidx >= 0)
-
-    def _need_timebase(rows: np.ndarray, why: str) -> None:
-        bad = rows[~np.isfinite(ss_v[vidx[rows]])] if rows.size else rows
-        if bad.size:
-            raise ValueError(
-                f"{why}, but the ground truth ({gt.source}) has no timebase for video "
-                f"{gt.videos[vidx[bad[0]]]!r}; pass snippet_seconds= (CLI: --snippet-seconds)"
-            )
-
-    start, end = preds.start, preds.end
-    if protocol == "anet":
-        if preds.unit == "snippets":
-            rows = np.flatnonzero(in_list)
-            _need_timebase(rows, "predictions are in snippets")
-            start, end = start.copy(), end.copy()
-            start[rows] = start[rows] * ss_v[vidx[rows]] + off_v[vidx[rows]]
-            end[rows] = end[rows] * ss_v[vidx[rows]] + off_v[vidx[rows]]
-        gt_a, gt_b = gt.start, gt.end
-    else:
-        if snippet_seconds is None and np.any(off_v != 0):
-            raise ValueError("the wtalc protocol needs offset_seconds == 0 (snippet 0 starts at 0 s)")
-        if snippet_seconds is None and not np.all(np.isfinite(ss_v)):
-            bad = int(np.flatnonzero(~np.isfinite(ss_v))[0])
-            raise ValueError(
-                f"the wtalc protocol needs a timebase for every video; {gt.videos[bad]!r} has none "
-                f"in {gt.source}; pass snippet_seconds= (CLI: --snippet-seconds)"
-            )
-        factor = 1.0 / ss_v  # 25/16 exactly for 16/25 s
-        gt_a = np.round(gt.start * factor[gt.video]).astype(np.int64)
-        gt_b = np.round(gt.end * factor[gt.video]).astype(np.int64)
-        n_empty = int(np.sum(gt_a >= gt_b))
-        if n_empty:
-            notes.append(f"{n_empty} ground-truth segment(s) are shorter than one snippet after rounding "
-                         "(empty snippet range) and can never be matched under the wtalc protocol")
-        if preds.unit == "seconds":
-            rows = np.flatnonzero(in_list)
-            f = np.ones(n_in)
-            f[rows] = factor[vidx[rows]]
-            start, end = _snap_trunc(start * f), _snap_trunc(end * f)
-            if rows.size:
-                notes.append("predictions in seconds are truncated to snippets while the ground truth "
-                             "is rounded (as in the original wtalc code), so even the ground truth itself "
-                             "can score below mAP 1.0 under this protocol")
-        else:
-            start, end = np.trunc(start).astype(np.int64), np.trunc(end).astype(np.int64)
-        # ambiguous filtering
-        if ambiguous is not None:
-            rows_amb = read_ambiguous_list(ambiguous) if isinstance(ambiguous, (str, os.PathLike)) \
-                else [(str(v), float(s), float(e)) for v, s, e in ambiguous]
-            unknown_amb = sorted({v for v, _, _ in rows_amb if v not in gt_all})
-            if unknown_amb:
-                _warn(f"{len(unknown_amb)} video(s) of the given ambiguous list are not in the ground truth "
-                      f"and are ignored, e.g. {unknown_amb[:3]}")
-            amb_v = np.asarray([gt._index.get(v, -1) for v, _, _ in rows_amb], np.int64)
-            amb_s = np.asarray([s for _, s, _ in rows_amb], np.float64)
-            amb_e = np.asarray([e for _, _, e in rows_amb], np.float64)
-            sel = amb_v >= 0
-            amb_v, amb_s, amb_e = amb_v[sel], amb_s[sel], amb_e[sel]
-            amb_src = "the given ambiguous list"
-        else:
-            amb_v, amb_s, amb_e = gt.ambiguous_video, gt.ambiguous_start, gt.ambiguous_end
-            amb_src = f"the ambiguous list of {gt.source}"
-        if amb_v.size == 0 and ambiguous is None and gt_all.ambiguous_video.size == 0:
-            _warn("wtalc protocol without an ambiguous-segment list: no predictions are filtered "
-                  "(the published numbers filter Ambiguous_test.txt)")
-            notes.append("no ambiguous-segment list: nothing filtered")
-        if amb_v.size:
-            amb_a = np.round(amb_s * factor[amb_v]).astype(np.int64)
-            amb_b = np.round(amb_e * factor[amb_v]).astype(np.int64)
-            removed = np.zeros(n_in, bool)
-            order_a = np.argsort(amb_v, kind="stable")
-            uv, st = _group_bounds(amb_v[order_a])
-            for k, v in enumerate(uv):
-                rows = np.flatnonzero(in_list & (vidx == v))
-                if not rows.size:
-                    continue
-                sel_a = order_a[st[k]:st[k + 1]]
-                iou = _iou_ranges(start[rows], end[rows], amb_a[sel_a], amb_b[sel_a])
-                removed[rows[(iou > 0).any(axis=1)]] = True
-            if removed.any():
-                notes.append(f"{int(removed.sum())} prediction(s) overlapping {amb_src} removed")
-            keep &= ~removed
-
-    # ---- per class ------------------------------------------------------------------------
-    ap = np.zeros((len(gt_classes), thr.size))
-    scored = 0
-    empty_classes: list[str] = []
-    gt_order = np.lexsort((np.arange(len(gt)), gt.video, gt.label))
-    gt_lab_sorted = gt.label[gt_order]
-    for ci, c in enumerate(gt_classes):
-        g_rows = gt_order[np.searchsorted(gt_lab_sorted, c, "left"):np.searchsorted(gt_lab_sorted, c, "right")]
-        npos = g_rows.size
-        p_rows = np.flatnonzero(keep & (preds.label == c))
-        if p_rows.size == 0:
-            empty_classes.append(gt.class_names[c])
-            continue
-        scored += p_rows.size
-        ranked = p_rows[np.argsort(-preds.score[p_rows], kind="stable")]
-        tp = np.zeros((thr.size, ranked.size), bool)
-        pv = vidx[ranked]
-        by_video = np.argsort(pv, kind="stable")
-        uv, st = _group_bounds(pv[by_video])
-        g_v = gt.video[g_rows]
-        for k, v in enumerate(uv):
-            if v < 0:
-                continue  # videos outside the list: false positives
-            pos = by_video[st[k]:st[k + 1]]
-            gsel = g_rows[np.searchsorted(g_v, v, "left"):np.searchsorted(g_v, v, "right")]
-            if gsel.size == 0:
-                continue
-            r = ranked[pos]
-            if protocol == "anet":
-                iou = _iou_continuous(start[r], end[r], gt_a[gsel], gt_b[gsel])
-            else:
-                iou = _iou_ranges(start[r], end[r], gt_a[gsel], gt_b[gsel])
-            tp[:, pos] = _match(iou, thr)
-        ap[ci] = average_precision(tp, npos)
-    if empty_classes:
-        notes.append(f"{len(empty_classes)} class(es) without predictions score AP 0: {empty_classes[:8]}")
-    mAP = ap.mean(axis=0)
-    if zero_map_bug and empty_classes:
-        mAP = np.zeros_like(mAP)
-        notes.append("zero_map_bug: mAP set to 0 because a class has no predictions "
-                     "(reproducing the original W-TALC evaluator)")
-    return EvalResult(
-        protocol=protocol,
-        tiou_thresholds=thr,
-        mAP=mAP,
-        ap_per_class={gt.class_names[c]: ap[ci] for ci, c in enumerate(gt_classes)},
-        videos=gt.videos,
-        subset=ev_subset,
-        num_ground_truth=len(gt),
-        num_predictions=scored,
-        notes=tuple(notes),
-    )
