@@ -183,7 +183,7 @@ def _random_anet_case(rng: np.random.Generator):
                 a = anns[int(rng.integers(len(anns)))]
                 s = a["segment"][0] + float(rng.normal(0, 3))
                 e = a["segment"][1] + float(rng.normal(0, 3))
-                s, e = min(s, e), max(s, e)
+                s, e = max(0.0, min(s, e)), max(0.0, s, e)  # result files have no negative times
                 label = a["label"] if rng.random() < 0.8 else names[int(rng.integers(n_classes))]
             else:
                 s = float(rng.uniform(0, 100))

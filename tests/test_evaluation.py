@@ -21,7 +21,7 @@ from tadfuse.annotations import (
     write_activitynet_ground_truth,
     write_activitynet_results,
 )
-from tadfuse.errors import EvaluationWarning
+from tadfuse.errors import DataFormatError, EvaluationWarning
 from tadfuse.evaluation import EvalResult, evaluate
 from tadfuse.proposals import Proposals
 
@@ -474,47 +474,113 @@ def test_proposals_by_video() -> None:
         proposals_by_video(batch, ["p"])
 
 
+_DB = '{"database": {"v": {"subset": "s", "annotations": [%s]}}}'
+_ANN = '{"label": "a", "segment": [0, 1]}'
+
+
 @pytest.mark.parametrize(
     "content, message",
     [
         ("{not json", "not valid JSON"),
         ('{"results": {}}', "missing key 'database'"),
-        ('{"database": {"v": {"annotations": []}}}', "missing key 'subset'"),
+        ('{"database": []}', "'database': must be an object"),
+        ('{"database": {"v": {"annotations": []}}}', r"database\['v'\]: missing key 'subset'"),
+        ('{"database": {"v": {"subset": 3, "annotations": []}}}', r"database\['v'\]: 'subset' must be"),
         ('{"database": {"v": {"subset": "s"}}}', "missing key 'annotations'"),
         ('{"database": {"v": {"subset": "s", "annotations": [{"label": "a"}]}}}', "'segment' and 'label'"),
-        ('{"database": {"v": {"subset": "s", "annotations": [{"label": "a", "segment": [5, 1]}]}}}', "before its start"),
-        ('{"database": {"v": {"subset": "s", "annotations": [{"label": "a", "segment": [1]}]}}}', r"\[start, end\]"),
+        (_DB % '{"label": "a", "segment": [5, 1]}', r"\['annotations'\]\[0\]: 'segment' end 1.0 is before its start"),
+        (_DB % '{"label": "a", "segment": [1]}', r"\[start, end\]"),
+        (_DB % '{"label": "a", "segment": [-1, 1]}', r"\['annotations'\]\[0\]: 'segment' starts before 0"),
+        (_DB % '{"label": "a", "segment": ["0", 1]}', "'segment' values must be numbers"),
+        (_DB % '{"label": "a", "segment": [true, 1]}', "'segment' values must be numbers"),
+        (_DB % '{"label": "a", "segment": [0, NaN]}', "'segment' must be finite"),
+        (_DB % (_ANN + ', {"label": true, "segment": [0, 1]}'), r"\['annotations'\]\[1\]: 'label' must be"),
+        (_DB % '{"label": 1.5, "segment": [0, 1]}', "'label' must be"),
+        (_DB % '{"label": "", "segment": [0, 1]}', "'label' must be"),
         ('{"database": {"v": {"subset": "s", "duration": "long", "annotations": []}}}', "'duration' must be a number"),
+        ('{"database": {"v": {"subset": "s", "duration": true, "annotations": []}}}', "'duration' must be a number"),
+        ('{"database": {"v": {"subset": "s", "duration": -3, "annotations": []}}}', "'duration' must be positive"),
+        ('{"database": {"v": {"subset": "s", "annotations": [], "ambiguous": [[3, 1]]}}}', "'ambiguous' end"),
+        ('{"database": {"v": {"subset": "s", "annotations": [], "ambiguous": 3}}}', "'ambiguous' must be a list"),
+        ('{"database": {"v": {"subset": "s", "annotations": []}, "v": {"subset": "s", "annotations": []}}}',
+         "'v' appears twice"),
+        ('{"class_names": "ab", "database": {}}', "'class_names' must be a list"),
+        ('{"class_names": ["a", "a"], "database": {}}', "lists 'a' twice"),
+        ('{"class_names": [null], "database": {}}', r"class_names\[0\]: 'label' must be"),
+        ('{"tadfuse": [], "database": {}}', "'tadfuse': must be an object"),
+        ('{"tadfuse": {"snippet_seconds": "0.64"}, "database": {}}', "'snippet_seconds' must be a number"),
+        ('{"tadfuse": {"snippet_seconds": 0}, "database": {}}', "'snippet_seconds' must be positive"),
+        ('{"tadfuse": {"snippet_seconds": 0.64, "offset_seconds": null}, "database": {}}', "'offset_seconds' must be"),
         ("[1, 2]", "must be a JSON object"),
     ],
 )
 def test_bad_ground_truth_files_name_the_file(tmp_path: Path, content: str, message: str) -> None:
     path = tmp_path / "gt.json"
     path.write_text(content)
-    with pytest.raises(ValueError, match=message) as info:
+    with pytest.raises(DataFormatError, match=message) as info:
         read_activitynet_ground_truth(path)
     assert str(path) in str(info.value)
+
+
+_RES = '{"results": {"v": [%s]}}'
+_DET = '{"label": "a", "score": 0.5, "segment": [0, 1]}'
 
 
 @pytest.mark.parametrize(
     "content, message",
     [
         ('{"database": {}}', "missing key 'results'"),
+        ('{"results": []}', "'results': must be an object"),
         ('{"results": {"v": {}}}', "must be a list"),
-        ('{"results": {"v": [{"label": "a", "score": 1}]}}', "missing key 'segment'"),
-        ('{"results": {"v": [{"label": "a", "segment": [0, 1]}]}}', "missing key 'score'"),
-        ('{"results": {"v": [{"label": "a", "score": NaN, "segment": [0, 1]}]}}', "'score' must be finite"),
-        ('{"results": {"v": [{"label": "a", "score": 1, "segment": [0, Infinity]}]}}', "must be finite"),
-        ('{"results": {"v": [{"label": "a", "score": 1, "segment": [3, 1]}]}}', "before its start"),
-        ('{"results": {"v": [{"label": [1], "score": 1, "segment": [0, 1]}]}}', "'label' must be"),
+        ('{"results": {"v": [], "v": []}}', "'v' appears twice"),
+        ('{"results": {"": []}}', "video names must be non-empty"),
+        (_RES % "3", r"results\['v'\]\[0\]: must be an object"),
+        (_RES % '{"label": "a", "score": 1}', "missing key 'segment'"),
+        (_RES % '{"label": "a", "segment": [0, 1]}', "missing key 'score'"),
+        (_RES % '{"score": 1, "segment": [0, 1]}', "missing key 'label'"),
+        (_RES % (_DET + ', {"label": "a", "score": "0.5", "segment": [0, 1]}'),
+         r"results\['v'\]\[1\]: 'score' must be a number, got '0.5'"),
+        (_RES % '{"label": "a", "score": true, "segment": [0, 1]}', r"results\['v'\]\[0\]: 'score' must be a number"),
+        (_RES % '{"label": "a", "score": null, "segment": [0, 1]}', "'score' must be a number"),
+        (_RES % '{"label": "a", "score": NaN, "segment": [0, 1]}', "'score' must be finite"),
+        (_RES % '{"label": "a", "score": 1e400, "segment": [0, 1]}', "'score' must be finite"),
+        (_RES % '{"label": "a", "score": 1, "segment": [0, Infinity]}', "'segment' must be finite"),
+        (_RES % '{"label": "a", "score": 1, "segment": [3, 1]}', r"results\['v'\]\[0\]: 'segment' end 1.0 is before"),
+        (_RES % '{"label": "a", "score": 1, "segment": [-0.5, 1]}', r"results\['v'\]\[0\]: 'segment' starts before 0"),
+        (_RES % '{"label": "a", "score": 1, "segment": [0, 1, 2]}', r"'segment' must be a list \[start, end\]"),
+        (_RES % '{"label": "a", "score": 1, "segment": "0-1"}', r"'segment' must be a list \[start, end\]"),
+        (_RES % '{"label": "a", "score": 1, "segment": ["0", 1]}', "'segment' values must be numbers"),
+        (_RES % '{"label": "a", "score": 1, "segment": [false, 1]}', "'segment' values must be numbers"),
+        (_RES % '{"label": [1], "score": 1, "segment": [0, 1]}', "'label' must be"),
+        (_RES % '{"label": true, "score": 1, "segment": [0, 1]}', "'label' must be"),
+        (_RES % '{"label": 2.0, "score": 1, "segment": [0, 1]}', "'label' must be"),
+        (_RES % '{"label": "", "score": 1, "segment": [0, 1]}', "'label' must be"),
+        (_RES % '{"label": null, "score": 1, "segment": [0, 1]}', "'label' must be"),
+        ('{"results": {}, "external_data": 3}', "'external_data': must be an object"),
+        ('{"results": {}, "tadfuse": "x"}', "'tadfuse': must be an object"),
     ],
 )
 def test_bad_result_files_name_the_file(tmp_path: Path, content: str, message: str) -> None:
     path = tmp_path / "pred.json"
     path.write_text(content)
-    with pytest.raises(ValueError, match=message) as info:
+    with pytest.raises(DataFormatError, match=message) as info:
         read_activitynet_results(path)
     assert str(path) in str(info.value)
+    with pytest.raises(DataFormatError, match=message):  # the evaluator reads it the same way
+        evaluate(_gt_json(), path, subset="validation")
+
+
+def test_result_reader_accepts_what_the_format_allows(tmp_path: Path) -> None:
+    """Integer scores and bounds, integer labels, zero-length segments, extra keys (ignored by
+    the ActivityNet tools) and numpy scalars in an in-memory dict are all valid."""
+    data = {"version": "VERSION 1.3", "external_data": {"used": False}, "tadfuse": {"anything": 1},
+            "results": {"v1": [{"label": "jump", "score": 1, "segment": [0, 10], "extra": "kept"},
+                               {"label": 3, "score": 0.5, "segment": [4.5, 4.5]},
+                               {"label": "run", "score": np.float32(0.25), "segment": [np.int64(19), np.float64(29)]}],
+                        "v2": []}}
+    assert read_activitynet_results(data) == data
+    res = _quiet_evaluate(_gt_json(), data, subset="validation", tiou_thresholds=[0.5])
+    assert res.num_predictions == 2  # the label 3 has no ground truth
 
 
 def test_missing_files(tmp_path: Path) -> None:
@@ -532,7 +598,13 @@ def test_ambiguous_list_parsing(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match=r"Ambiguous_test.txt:1: expected 'video start end'"):
         read_ambiguous_list(path)
     path.write_text("v 2.0 1.0\n")
-    with pytest.raises(ValueError, match="invalid interval"):
+    with pytest.raises(DataFormatError, match="invalid interval"):
+        read_ambiguous_list(path)
+    path.write_text("v 1.0 2.0\nv -1.0 2.0\n")
+    with pytest.raises(DataFormatError, match=r"Ambiguous_test.txt:2: invalid interval"):
+        read_ambiguous_list(path)
+    path.write_text("v nan 2.0\n")
+    with pytest.raises(DataFormatError, match="invalid interval"):
         read_ambiguous_list(path)
 
 

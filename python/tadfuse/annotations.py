@@ -31,7 +31,7 @@ from typing import Any, Literal, Union
 import numpy as np
 import numpy.typing as npt
 
-from tadfuse.errors import EvaluationWarning
+from tadfuse.errors import DataFormatError, EvaluationWarning, InvalidArgumentError, InvalidTypeError
 from tadfuse.proposals import SNIPPET_SECONDS, Proposals
 
 __all__ = [
@@ -63,43 +63,93 @@ def _warn(message: str) -> None:
 # --------------------------------------------------------------------------------------------
 
 
+def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """``object_pairs_hook`` for `json.load`: a key written twice (``json`` would keep the last
+    one and silently drop the other) is an error."""
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise _DuplicateKey(key)
+        out[key] = value
+    return out
+
+
+class _DuplicateKey(Exception):
+    pass
+
+
 def _read_json(source: PathLike | Mapping[str, Any], what: str) -> tuple[Mapping[str, Any], str]:
     """Return ``(data, name)`` where ``name`` identifies the source in error messages."""
     if isinstance(source, Mapping):
         return source, f"<{what} dict>"
     if not isinstance(source, (str, os.PathLike)):
-        raise TypeError(
+        raise InvalidTypeError(
             f"{what}: expected a path or a dict in the ActivityNet layout, got {type(source).__name__}"
         )
     path = Path(source)
     try:
         with open(path, encoding="utf-8") as fh:
-            data = json.load(fh)
+            data = json.load(fh, object_pairs_hook=_no_duplicate_keys)
     except FileNotFoundError:
         raise FileNotFoundError(f"{path}: {what} file not found") from None
     except IsADirectoryError:
         raise IsADirectoryError(f"{path}: is a folder, expected a {what} JSON file") from None
     except UnicodeDecodeError as exc:
-        raise ValueError(f"{path}: not a UTF-8 text file ({exc})") from None
+        raise DataFormatError(f"{path}: not a UTF-8 text file ({exc})") from None
     except json.JSONDecodeError as exc:
-        raise ValueError(f"{path}: not valid JSON ({exc})") from None
+        raise DataFormatError(f"{path}: not valid JSON ({exc})") from None
+    except _DuplicateKey as exc:
+        raise DataFormatError(f"{path}: the key {exc.args[0]!r} appears twice in one object") from None
     if not isinstance(data, Mapping):
-        raise ValueError(f"{path}: the top level of a {what} file must be a JSON object")
+        raise DataFormatError(f"{path}: the top level of a {what} file must be a JSON object")
     return data, str(path)
 
 
-def _segment(value: Any, where: str) -> tuple[float, float]:
+def _is_number(value: Any) -> bool:
+    """A JSON number (int or float, numpy scalars included), not a bool or a string."""
+    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_))
+
+
+def _number(value: Any, where: str, key: str) -> float:
+    """``value`` as a finite float; `DataFormatError` naming ``where`` and ``key`` otherwise."""
+    if not _is_number(value):
+        raise DataFormatError(f"{where}: {key!r} must be a number, got {value!r} ({type(value).__name__})")
+    out = float(value)
+    if not math.isfinite(out):
+        raise DataFormatError(f"{where}: {key!r} must be finite, got {value!r}")
+    return out
+
+
+def _segment(value: Any, where: str, key: str = "segment") -> tuple[float, float]:
+    """A ``[start, end]`` pair of finite numbers with ``0 <= start <= end`` (seconds or
+    snippets); `DataFormatError` naming ``where`` and ``key`` otherwise."""
     if not isinstance(value, (list, tuple)) or len(value) != 2:
-        raise ValueError(f"{where}: 'segment' must be a list [start, end], got {value!r}")
-    try:
-        s, e = float(value[0]), float(value[1])
-    except (TypeError, ValueError):
-        raise ValueError(f"{where}: 'segment' values must be numbers, got {value!r}") from None
+        raise DataFormatError(f"{where}: {key!r} must be a list [start, end], got {value!r}")
+    if not (_is_number(value[0]) and _is_number(value[1])):
+        raise DataFormatError(f"{where}: {key!r} values must be numbers, got {value!r}")
+    s, e = float(value[0]), float(value[1])
     if not (math.isfinite(s) and math.isfinite(e)):
-        raise ValueError(f"{where}: 'segment' must be finite, got {value!r}")
+        raise DataFormatError(f"{where}: {key!r} must be finite, got {value!r}")
+    if s < 0:
+        raise DataFormatError(f"{where}: {key!r} starts before 0 ({s})")
     if e < s:
-        raise ValueError(f"{where}: 'segment' end {e} is before its start {s}")
+        raise DataFormatError(f"{where}: {key!r} end {e} is before its start {s}")
     return s, e
+
+
+def _label(value: Any, where: str) -> str | int:
+    """A class name (non-empty string) or an integer label; `DataFormatError` otherwise."""
+    if isinstance(value, str) and value:
+        return value
+    if isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_)):
+        return int(value)
+    raise DataFormatError(f"{where}: 'label' must be a class name or an integer, got {value!r}")
+
+
+def _object(value: Any, where: str) -> Mapping[str, Any]:
+    if not isinstance(value, Mapping):
+        raise DataFormatError(f"{where}: must be an object, got {type(value).__name__}")
+    return value
 
 
 def atomic_write_json(path: PathLike, data: Any) -> Path:
@@ -123,9 +173,9 @@ def atomic_write_json(path: PathLike, data: Any) -> Path:
 def _as_1d(values: Any, dtype: type, name: str, length: int | None = None) -> np.ndarray:
     arr: np.ndarray = np.ascontiguousarray(np.asarray(values, dtype=dtype))
     if arr.ndim != 1:
-        raise ValueError(f"GroundTruth: `{name}` must be 1-D, got shape {arr.shape}")
+        raise InvalidArgumentError(f"GroundTruth: `{name}` must be 1-D, got shape {arr.shape}")
     if length is not None and arr.shape[0] != length:
-        raise ValueError(f"GroundTruth: `{name}` has length {arr.shape[0]}, expected {length}")
+        raise InvalidArgumentError(f"GroundTruth: `{name}` has length {arr.shape[0]}, expected {length}")
     arr.setflags(write=False)
     return arr
 
@@ -190,29 +240,29 @@ class GroundTruth:
         self._index = {name: i for i, name in enumerate(self.videos)}
         if len(self._index) != n_v:
             dup = next(v for v in self.videos if self.videos.count(v) > 1)
-            raise ValueError(f"GroundTruth ({self.source}): video {dup!r} appears more than once")
+            raise InvalidArgumentError(f"GroundTruth ({self.source}): video {dup!r} appears more than once")
         self.subsets = tuple(str(s) for s in subsets)
         if len(self.subsets) != n_v:
-            raise ValueError(f"GroundTruth ({self.source}): {len(self.subsets)} subsets for {n_v} videos")
+            raise InvalidArgumentError(f"GroundTruth ({self.source}): {len(self.subsets)} subsets for {n_v} videos")
         self.class_names = tuple(str(c) for c in class_names)
         n_c = len(self.class_names)
         if len(set(self.class_names)) != n_c:
-            raise ValueError(f"GroundTruth ({self.source}): duplicate class names")
+            raise InvalidArgumentError(f"GroundTruth ({self.source}): duplicate class names")
         self.video = _as_1d(video, np.int64, "video")
         n = self.video.shape[0]
         self.label = _as_1d(label, np.int64, "label", n)
         self.start = _as_1d(start, np.float64, "start", n)
         self.end = _as_1d(end, np.float64, "end", n)
         if n and (self.video.min() < 0 or self.video.max() >= n_v):
-            raise ValueError(f"GroundTruth ({self.source}): `video` index out of range [0, {n_v})")
+            raise InvalidArgumentError(f"GroundTruth ({self.source}): `video` index out of range [0, {n_v})")
         if n and (self.label.min() < 0 or self.label.max() >= n_c):
-            raise ValueError(f"GroundTruth ({self.source}): `label` index out of range [0, {n_c})")
+            raise InvalidArgumentError(f"GroundTruth ({self.source}): `label` index out of range [0, {n_c})")
         if not (np.all(np.isfinite(self.start)) and np.all(np.isfinite(self.end))):
-            raise ValueError(f"GroundTruth ({self.source}): non-finite segment bounds")
+            raise InvalidArgumentError(f"GroundTruth ({self.source}): non-finite segment bounds")
         bad = np.flatnonzero(self.end < self.start)
         if bad.size:
             i = int(bad[0])
-            raise ValueError(
+            raise InvalidArgumentError(
                 f"GroundTruth ({self.source}): segment {i} of video {self.videos[self.video[i]]!r} ends "
                 f"({self.end[i]}) before it starts ({self.start[i]})"
             )
@@ -224,7 +274,7 @@ class GroundTruth:
         self.durations = per_video(durations, np.nan, "durations")
         self.snippet_seconds = per_video(snippet_seconds, np.nan, "snippet_seconds")
         if np.any(self.snippet_seconds[np.isfinite(self.snippet_seconds)] <= 0):
-            raise ValueError(f"GroundTruth ({self.source}): snippet_seconds must be positive")
+            raise InvalidArgumentError(f"GroundTruth ({self.source}): snippet_seconds must be positive")
         self.offset_seconds = per_video(offset_seconds, 0.0, "offset_seconds")
         self.ambiguous_video = _as_1d([] if ambiguous_video is None else ambiguous_video, np.int64, "ambiguous_video")
         n_a = self.ambiguous_video.shape[0]
@@ -232,7 +282,7 @@ class GroundTruth:
                                       "ambiguous_start", n_a)
         self.ambiguous_end = _as_1d([] if ambiguous_end is None else ambiguous_end, np.float64, "ambiguous_end", n_a)
         if n_a and (self.ambiguous_video.min() < 0 or self.ambiguous_video.max() >= n_v):
-            raise ValueError(f"GroundTruth ({self.source}): `ambiguous_video` index out of range")
+            raise InvalidArgumentError(f"GroundTruth ({self.source}): `ambiguous_video` index out of range")
 
     # ---- basic queries ------------------------------------------------------------------
 
@@ -295,22 +345,22 @@ class GroundTruth:
         ambiguous rows follow their videos; class names are kept as they are.
         """
         if subset is not None and subset not in self.subset_counts():
-            raise ValueError(
+            raise InvalidArgumentError(
                 f"subset {subset!r} is not in the ground truth ({self.source}); "
                 f"it has {self.subset_counts()}"
             )
         if videos is not None:
             if isinstance(videos, str):
-                raise TypeError("`videos` must be a sequence of names, not a single string")
+                raise InvalidTypeError("`videos` must be a sequence of names, not a single string")
             missing = [v for v in videos if v not in self._index]
             if missing:
-                raise ValueError(
+                raise InvalidArgumentError(
                     f"{len(missing)} of the requested videos are not in the ground truth "
                     f"({self.source}), e.g. {missing[:3]}"
                 )
             keep = [self._index[v] for v in videos]
             if len(set(keep)) != len(keep):
-                raise ValueError("`videos` lists a video more than once")
+                raise InvalidArgumentError("`videos` lists a video more than once")
         else:
             keep = list(range(len(self.videos)))
         if subset is not None:
@@ -318,7 +368,7 @@ class GroundTruth:
         exclude = list(exclude)
         missing = [v for v in exclude if v not in self._index]
         if missing:
-            raise ValueError(
+            raise InvalidArgumentError(
                 f"`exclude` names videos that are not in the ground truth ({self.source}): {missing[:3]}"
             )
         drop = {self._index[v] for v in exclude}
@@ -374,43 +424,54 @@ class GroundTruth:
         Raises ``ValueError`` naming the file, the video and what is wrong.
         """
         data, name = _read_json(source, "ground truth")
-        db = data.get("database")
-        if not isinstance(db, Mapping):
-            raise ValueError(f"{name}: missing key 'database' (the ActivityNet ground-truth layout)")
+        if "database" not in data:
+            raise DataFormatError(f"{name}: missing key 'database' (the ActivityNet ground-truth layout)")
+        db = _object(data["database"], f"{name}: 'database'")
         videos, subsets, durations, ambiguous = [], [], [], []
         rows: list[tuple[int, str, float, float]] = []
-        raw_labels: list[Any] = []  # labels as written (to detect all-integer label sets)
+        raw_labels: list[str | int] = []  # labels as written (to detect all-integer label sets)
         for vi, (vid, entry) in enumerate(db.items()):
             where = f"{name}: database[{vid!r}]"
-            if not isinstance(entry, Mapping):
-                raise ValueError(f"{where}: must be an object")
+            entry = _object(entry, where)
             if "subset" not in entry:
-                raise ValueError(f"{where}: missing key 'subset'")
+                raise DataFormatError(f"{where}: missing key 'subset'")
+            subset = entry["subset"]
+            if not isinstance(subset, str):
+                raise DataFormatError(f"{where}: 'subset' must be a split name (a string), got {subset!r}")
             anns = entry.get("annotations")
             if not isinstance(anns, list):
-                raise ValueError(f"{where}: missing key 'annotations' (a list, possibly empty)")
+                raise DataFormatError(f"{where}: missing key 'annotations' (a list, possibly empty)")
             dur = entry.get("duration")
-            try:
-                dur_f = float("nan") if dur is None else float(dur)
-            except (TypeError, ValueError):
-                raise ValueError(f"{where}: 'duration' must be a number, got {dur!r}") from None
+            dur_f = float("nan") if dur is None else _number(dur, where, "duration")
+            if dur_f <= 0:
+                raise DataFormatError(f"{where}: 'duration' must be positive, got {dur!r}")
             videos.append(str(vid))
-            subsets.append(str(entry["subset"]))
+            subsets.append(subset)
             durations.append(dur_f)
             for k, ann in enumerate(anns):
                 w = f"{where}['annotations'][{k}]"
                 if not isinstance(ann, Mapping) or "segment" not in ann or "label" not in ann:
-                    raise ValueError(f"{w}: needs keys 'segment' and 'label'")
+                    raise DataFormatError(f"{w}: needs keys 'segment' and 'label'")
                 s, e = _segment(ann["segment"], w)
-                raw_labels.append(ann["label"])
-                rows.append((vi, str(ann["label"]), s, e))
-            for k, seg in enumerate(entry.get("ambiguous", ())):
-                s, e = _segment(seg, f"{where}['ambiguous'][{k}]")
+                lab = _label(ann["label"], w)
+                raw_labels.append(lab)
+                rows.append((vi, str(lab), s, e))
+            amb_rows = entry.get("ambiguous", [])
+            if not isinstance(amb_rows, list):
+                raise DataFormatError(f"{where}: 'ambiguous' must be a list of [start, end] pairs")
+            for k, seg in enumerate(amb_rows):
+                s, e = _segment(seg, f"{where}['ambiguous'][{k}]", "ambiguous")
                 ambiguous.append((vi, s, e))
-        if class_names is None and isinstance(data.get("class_names"), list):
-            class_names = [str(c) for c in data["class_names"]]
+        if class_names is None and "class_names" in data:
+            listed = data["class_names"]
+            if not isinstance(listed, list):
+                raise DataFormatError(f"{name}: 'class_names' must be a list of class names")
+            class_names = [str(_label(c, f"{name}: class_names[{k}]")) for k, c in enumerate(listed)]
+            if len(set(class_names)) != len(class_names):
+                dup = next(c for c in class_names if class_names.count(c) > 1)
+                raise DataFormatError(f"{name}: 'class_names' lists {dup!r} twice")
         if class_names is None:
-            if raw_labels and all(isinstance(x, int) and not isinstance(x, bool) for x in raw_labels):
+            if raw_labels and all(isinstance(x, int) for x in raw_labels):
                 class_names = [str(x) for x in sorted(set(raw_labels))]  # numeric, not "10" < "2"
             else:
                 class_names = sorted({r[1] for r in rows})
@@ -418,17 +479,14 @@ class GroundTruth:
         cindex = {c: i for i, c in enumerate(class_names)}
         unknown = sorted({r[1] for r in rows} - set(cindex))
         if unknown:
-            raise ValueError(f"{name}: labels not in class_names: {unknown[:5]}")
-        block = data.get("tadfuse")
+            raise DataFormatError(f"{name}: labels not in class_names: {unknown[:5]}")
+        block = _object(data.get("tadfuse", {}), f"{name}: 'tadfuse'")
         snippet_seconds = offset_seconds = None
-        if isinstance(block, Mapping) and "snippet_seconds" in block:
-            try:
-                snippet_seconds = float(block["snippet_seconds"])
-                offset_seconds = float(block.get("offset_seconds", 0.0))
-            except (TypeError, ValueError):
-                raise ValueError(f"{name}: 'tadfuse' block: snippet_seconds/offset_seconds must be numbers") from None
-            if not (math.isfinite(snippet_seconds) and snippet_seconds > 0 and math.isfinite(offset_seconds)):
-                raise ValueError(f"{name}: 'tadfuse' block: invalid timebase {snippet_seconds}, {offset_seconds}")
+        if "snippet_seconds" in block:
+            snippet_seconds = _number(block["snippet_seconds"], f"{name}: 'tadfuse'", "snippet_seconds")
+            offset_seconds = _number(block.get("offset_seconds", 0.0), f"{name}: 'tadfuse'", "offset_seconds")
+            if snippet_seconds <= 0:
+                raise DataFormatError(f"{name}: 'tadfuse': 'snippet_seconds' must be positive, got {snippet_seconds}")
         return cls(
             videos=tuple(videos),
             subsets=tuple(subsets),
@@ -490,7 +548,8 @@ def read_ambiguous_list(path: PathLike) -> list[tuple[str, float, float]]:
 
     Fields are separated by any whitespace (the released file uses a double space, which the
     original code handled with ``split(' ')`` and fixed column positions). Blank lines are
-    skipped; any other malformed line raises ``ValueError`` with the file and line number.
+    skipped; any other malformed line (not three fields, non-numbers, non-finite values, a start
+    before 0 or an end before the start) raises `DataFormatError` with the file and line number.
     """
     path = Path(path)
     out: list[tuple[str, float, float]] = []
@@ -498,18 +557,20 @@ def read_ambiguous_list(path: PathLike) -> list[tuple[str, float, float]]:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise FileNotFoundError(f"{path}: ambiguous-segment list not found") from None
+    except UnicodeDecodeError as exc:
+        raise DataFormatError(f"{path}: not a UTF-8 text file ({exc})") from None
     for lineno, line in enumerate(text.splitlines(), 1):
         fields = line.split()
         if not fields:
             continue
         if len(fields) != 3:
-            raise ValueError(f"{path}:{lineno}: expected 'video start end', got {line!r}")
+            raise DataFormatError(f"{path}:{lineno}: expected 'video start end', got {line!r}")
         try:
             s, e = float(fields[1]), float(fields[2])
         except ValueError:
-            raise ValueError(f"{path}:{lineno}: start/end are not numbers: {line!r}") from None
-        if not (math.isfinite(s) and math.isfinite(e)) or e < s:
-            raise ValueError(f"{path}:{lineno}: invalid interval [{s}, {e}]")
+            raise DataFormatError(f"{path}:{lineno}: start/end are not numbers: {line!r}") from None
+        if not (math.isfinite(s) and math.isfinite(e)) or s < 0 or e < s:
+            raise DataFormatError(f"{path}:{lineno}: invalid interval [{s}, {e}]")
         out.append((fields[0], s, e))
     return out
 
@@ -530,18 +591,18 @@ def as_ground_truth(obj: Any) -> GroundTruth:
     if callable(gt_method):  # a tadfuse.data dataset
         gt = gt_method()
         if not isinstance(gt, GroundTruth):
-            raise TypeError(f"{type(obj).__name__}.ground_truth() did not return a GroundTruth")
+            raise InvalidTypeError(f"{type(obj).__name__}.ground_truth() did not return a GroundTruth")
         return gt
     if isinstance(obj, (str, os.PathLike)) and Path(obj).is_dir():
         if (Path(obj) / "annotations.json").is_file():  # a per-video folder dataset
             return GroundTruth.from_activitynet(Path(obj) / "annotations.json")
-        raise ValueError(
+        raise InvalidArgumentError(
             f"{obj}: a folder without annotations.json (a W-TALC bundle?); read dataset folders "
             "with tadfuse.data.load_ground_truth"
         )
     if isinstance(obj, (str, os.PathLike, Mapping)):
         return GroundTruth.from_activitynet(obj)
-    raise TypeError(
+    raise InvalidTypeError(
         "ground_truth must be a GroundTruth, a tadfuse.data dataset, a dataset folder, or an "
         f"ActivityNet JSON path/dict; got {type(obj).__name__}"
     )
@@ -590,7 +651,7 @@ INTEGER_LABEL_MODES = ("name", "index")
 
 def _check_integer_labels(integer_labels: str) -> None:
     if integer_labels not in INTEGER_LABEL_MODES:
-        raise ValueError(
+        raise InvalidArgumentError(
             f"integer_labels must be one of {INTEGER_LABEL_MODES}, got {integer_labels!r}"
         )
 
@@ -602,10 +663,10 @@ def proposals_by_video(proposals: Proposals, video_names: Sequence[str]) -> dict
     row order within a video is kept.
     """
     if proposals.video is None:
-        raise ValueError("proposals_by_video: the proposals have no `video` column")
+        raise InvalidArgumentError("proposals_by_video: the proposals have no `video` column")
     n = len(video_names)
     if len(proposals) and (proposals.video.max() >= n):
-        raise ValueError(
+        raise InvalidArgumentError(
             f"proposals_by_video: video index {int(proposals.video.max())} but only {n} names"
         )
     return {name: proposals.for_video(k) for k, name in enumerate(video_names)}
@@ -620,7 +681,7 @@ def _table_from_proposals(
     unknown: dict[str, int] = {}
     for vid, p in preds.items():
         if not isinstance(p, Proposals):
-            raise TypeError(
+            raise InvalidTypeError(
                 f"predictions[{vid!r}]: expected Proposals, got {type(p).__name__}"
             )
         videos.extend([str(vid)] * len(p))
@@ -652,9 +713,12 @@ def _table_from_activitynet(
     _check_integer_labels(integer_labels)
     data, default_name = _read_json(source, "predictions")
     name = name or default_name
-    results = data.get("results")
-    if not isinstance(results, Mapping):
-        raise ValueError(f"{name}: missing key 'results' (the ActivityNet result layout)")
+    if "results" not in data:
+        raise DataFormatError(f"{name}: missing key 'results' (the ActivityNet result layout)")
+    results = _object(data["results"], f"{name}: 'results'")
+    for key in ("external_data", "tadfuse"):
+        if key in data:
+            _object(data[key], f"{name}: {key!r}")
     cindex = {c: i for i, c in enumerate(class_names)}
     n_c = len(class_names)
     videos: list[str] = []
@@ -666,25 +730,19 @@ def _table_from_activitynet(
     unknown_int = False
     for vid, dets in results.items():
         where = f"{name}: results[{vid!r}]"
+        if not isinstance(vid, str) or not vid:
+            raise DataFormatError(f"{where}: video names must be non-empty strings")
         if not isinstance(dets, list):
-            raise ValueError(f"{where}: must be a list of detections")
+            raise DataFormatError(f"{where}: must be a list of detections")
         for k, det in enumerate(dets):
             w = f"{where}[{k}]"
-            if not isinstance(det, Mapping):
-                raise ValueError(f"{w}: must be an object")
+            det = _object(det, w)
             for key in ("label", "score", "segment"):
                 if key not in det:
-                    raise ValueError(f"{w}: missing key {key!r}")
+                    raise DataFormatError(f"{w}: missing key {key!r}")
             s, e = _segment(det["segment"], w)
-            try:
-                sc = float(det["score"])
-            except (TypeError, ValueError):
-                raise ValueError(f"{w}: 'score' must be a number, got {det['score']!r}") from None
-            if not math.isfinite(sc):
-                raise ValueError(f"{w}: 'score' must be finite, got {sc}")
-            lab = det["label"]
-            if isinstance(lab, bool) or not isinstance(lab, (str, int)):
-                raise ValueError(f"{w}: 'label' must be a class name or an integer, got {lab!r}")
+            sc = _number(det["score"], w, "score")
+            lab = _label(det["label"], w)
             if isinstance(lab, int) and integer_labels == "index":
                 idx = lab if 0 <= lab < n_c else -1
             else:
@@ -714,20 +772,20 @@ def detection_table(
     """
     _check_integer_labels(integer_labels)
     if isinstance(obj, Proposals):
-        raise TypeError(
+        raise InvalidTypeError(
             "predictions: a bare Proposals has no video names; pass {video_name: Proposals} "
             "(see tadfuse.annotations.proposals_by_video)"
         )
     if isinstance(obj, Mapping) and "results" not in obj:
         if all(isinstance(v, Proposals) for v in obj.values()):
             return _table_from_proposals(obj, class_names)
-        raise ValueError(
+        raise InvalidArgumentError(
             "predictions: a dict must be either the ActivityNet result layout (key 'results') "
             "or {video_name: Proposals}"
         )
     if isinstance(obj, (str, os.PathLike, Mapping)):
         return _table_from_activitynet(obj, class_names, integer_labels=integer_labels)
-    raise TypeError(
+    raise InvalidTypeError(
         "predictions must be {video_name: Proposals} or an ActivityNet result JSON path/dict; "
         f"got {type(obj).__name__}"
     )
@@ -753,13 +811,13 @@ def activitynet_results(
     n_c = len(class_names)
     for vid, p in detections.items():
         if not isinstance(p, Proposals):
-            raise TypeError(f"detections[{vid!r}]: expected Proposals, got {type(p).__name__}")
+            raise InvalidTypeError(f"detections[{vid!r}]: expected Proposals, got {type(p).__name__}")
         ss = snippet_seconds[vid] if isinstance(snippet_seconds, Mapping) else snippet_seconds
         off = offset_seconds[vid] if isinstance(offset_seconds, Mapping) else offset_seconds
         if not (math.isfinite(ss) and ss > 0 and math.isfinite(off)):
-            raise ValueError(f"video {vid!r}: invalid timebase snippet_seconds={ss}, offset={off}")
+            raise InvalidArgumentError(f"video {vid!r}: invalid timebase snippet_seconds={ss}, offset={off}")
         if len(p) and p.label.max() >= n_c:
-            raise ValueError(
+            raise InvalidArgumentError(
                 f"detections[{vid!r}]: label {int(p.label.max())} but only {n_c} class names"
             )
         segs = p.segments_seconds(ss) + off
@@ -801,7 +859,7 @@ def proposals_from_activitynet(
         ss = snippet_seconds[vid] if isinstance(snippet_seconds, Mapping) else snippet_seconds
         off = offset_seconds[vid] if isinstance(offset_seconds, Mapping) else offset_seconds
         if not (math.isfinite(ss) and ss > 0 and math.isfinite(off)):
-            raise ValueError(f"video {vid!r}: invalid timebase snippet_seconds={ss}, offset={off}")
+            raise InvalidArgumentError(f"video {vid!r}: invalid timebase snippet_seconds={ss}, offset={off}")
         out[vid] = Proposals(preds.label[rows], (preds.start[rows] - off) / ss,
                              (preds.end[rows] - off) / ss, preds.score[rows])
     return out
@@ -824,7 +882,7 @@ def write_activitynet_results(
         data = dict(detections)
     else:
         if class_names is None:
-            raise ValueError("write_activitynet_results: class_names is required for Proposals")
+            raise InvalidArgumentError("write_activitynet_results: class_names is required for Proposals")
         data = activitynet_results(detections, class_names, **kwargs)  # type: ignore[arg-type]
     return atomic_write_json(path, data)
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from tadfuse.annotations import DetectionTable, GroundTruth
+from tadfuse.errors import InvalidArgumentError
 from tadfuse.evaluation.metrics import iou_continuous
 
 __all__ = ["ANET_TIOU_THRESHOLDS", "TITLE", "iou", "prepare"]
@@ -49,7 +50,7 @@ def prepare(
         rows = np.flatnonzero(in_list)
         bad = rows[~np.isfinite(ss_v[vidx[rows]])] if rows.size else rows
         if bad.size:
-            raise ValueError(
+            raise InvalidArgumentError(
                 f"predictions are in snippets, but the ground truth ({gt.source}) has no timebase for video "
                 f"{gt.videos[vidx[bad[0]]]!r}; pass snippet_seconds= (CLI: --snippet-seconds)"
             )

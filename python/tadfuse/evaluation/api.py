@@ -13,7 +13,7 @@ import numpy as np
 
 from tadfuse.annotations import GroundTruth, PathLike, detection_table
 from tadfuse.data import load_ground_truth
-from tadfuse.errors import EvaluationWarning
+from tadfuse.errors import EvaluationWarning, InvalidArgumentError
 from tadfuse.evaluation import anet, wtalc
 from tadfuse.evaluation.metrics import class_average_precision
 from tadfuse.evaluation.result import EvalResult
@@ -35,9 +35,9 @@ def _check_thresholds(tiou_thresholds: Any, protocol: str) -> np.ndarray:
         return np.asarray(ts, np.float64)
     thr = np.atleast_1d(np.asarray(tiou_thresholds, np.float64))
     if thr.ndim != 1 or thr.size == 0:
-        raise ValueError(f"tiou_thresholds must be a non-empty 1-D sequence, got {tiou_thresholds!r}")
+        raise InvalidArgumentError(f"tiou_thresholds must be a non-empty 1-D sequence, got {tiou_thresholds!r}")
     if not np.all((thr > 0) & (thr <= 1)):
-        raise ValueError(f"tiou_thresholds must lie in (0, 1], got {thr.tolist()}")
+        raise InvalidArgumentError(f"tiou_thresholds must lie in (0, 1], got {thr.tolist()}")
     return thr
 
 
@@ -114,17 +114,17 @@ def evaluate(
     `EvaluationWarning` (their class is not part of the mAP).
     """
     if protocol not in PROTOCOLS:
-        raise ValueError(f"protocol must be one of {PROTOCOLS}, got {protocol!r}")
+        raise InvalidArgumentError(f"protocol must be one of {PROTOCOLS}, got {protocol!r}")
     if unknown_videos is None:
         unknown_videos = "false_positive" if protocol == "anet" else "drop"
     if unknown_videos not in ("false_positive", "drop", "error"):
-        raise ValueError(f"unknown_videos must be 'false_positive', 'drop' or 'error', got {unknown_videos!r}")
+        raise InvalidArgumentError(f"unknown_videos must be 'false_positive', 'drop' or 'error', got {unknown_videos!r}")
     if zero_map_bug and protocol != "wtalc":
-        raise ValueError("zero_map_bug applies to protocol 'wtalc' only")
+        raise InvalidArgumentError("zero_map_bug applies to protocol 'wtalc' only")
     if ambiguous is not None and protocol != "wtalc":
-        raise ValueError("ambiguous applies to protocol 'wtalc' only")
+        raise InvalidArgumentError("ambiguous applies to protocol 'wtalc' only")
     if snippet_seconds is not None and not (math.isfinite(snippet_seconds) and snippet_seconds > 0):
-        raise ValueError(f"snippet_seconds must be a positive number, got {snippet_seconds}")
+        raise InvalidArgumentError(f"snippet_seconds must be a positive number, got {snippet_seconds}")
     thr = _check_thresholds(tiou_thresholds, protocol)
     gt_all = load_ground_truth(ground_truth)
     notes: list[str] = []
@@ -135,7 +135,7 @@ def evaluate(
         subset = "test"  # the in-house evaluator always scores the test split
         notes.append("subset 'test' (the wtalc protocol's default)")
     if subset is None and videos is None and len(gt_all.subset_counts()) > 1:
-        raise ValueError(
+        raise InvalidArgumentError(
             f"the ground truth ({gt_all.source}) holds several subsets {gt_all.subset_counts()}; "
             "pass subset= or videos= (CLI: --subset or --videos) to say which videos are evaluated"
         )
@@ -144,7 +144,7 @@ def evaluate(
     if protocol == "wtalc":
         gt = wtalc.evaluated_videos(gt, notes)
     if len(gt) == 0:
-        raise ValueError(
+        raise InvalidArgumentError(
             f"no ground-truth segments in the evaluated videos ({len(gt.videos)} videos, "
             f"source {gt_all.source}); nothing to evaluate"
         )
@@ -169,7 +169,7 @@ def evaluate(
         msg = (f"{int(outside.sum())} prediction(s) on {len(names)} video(s) outside the "
                f"evaluated list, e.g. {names[:3]}")
         if unknown_videos == "error":
-            raise ValueError(msg + " (unknown_videos='error')")
+            raise InvalidArgumentError(msg + " (unknown_videos='error')")
         if unknown_videos == "drop":
             keep &= ~outside
             _warn(msg + ": dropped")

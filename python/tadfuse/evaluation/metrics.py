@@ -14,6 +14,8 @@ from collections.abc import Callable
 import numpy as np
 import numpy.typing as npt
 
+from tadfuse.errors import InvalidArgumentError
+
 __all__ = [
     "average_precision",
     "class_average_precision",
@@ -95,7 +97,7 @@ def average_precision(tp: npt.ArrayLike, num_positives: int) -> np.ndarray | flo
     squeeze = tp_arr.ndim == 1
     tp_arr = np.atleast_2d(tp_arr)
     if num_positives <= 0:
-        raise ValueError(f"average_precision: num_positives must be > 0, got {num_positives}")
+        raise InvalidArgumentError(f"average_precision: num_positives must be > 0, got {num_positives}")
     out = np.zeros(tp_arr.shape[0], np.float64)
     if tp_arr.shape[1]:
         tp_c = np.cumsum(tp_arr, axis=1).astype(np.float64)

@@ -26,7 +26,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from tadfuse.annotations import DetectionTable, GroundTruth, PathLike, read_ambiguous_list
-from tadfuse.errors import EvaluationWarning
+from tadfuse.errors import EvaluationWarning, InvalidArgumentError
 from tadfuse.evaluation.metrics import group_bounds, iou_ranges
 
 __all__ = ["THUMOS14_TIOU_THRESHOLDS", "TITLE", "evaluated_videos", "iou", "prepare", "snap_trunc"]
@@ -90,10 +90,10 @@ def prepare(
     else:
         ss_v = gt.snippet_seconds
         if np.any(gt.offset_seconds != 0):
-            raise ValueError("the wtalc protocol needs offset_seconds == 0 (snippet 0 starts at 0 s)")
+            raise InvalidArgumentError("the wtalc protocol needs offset_seconds == 0 (snippet 0 starts at 0 s)")
         if not np.all(np.isfinite(ss_v)):
             bad = int(np.flatnonzero(~np.isfinite(ss_v))[0])
-            raise ValueError(
+            raise InvalidArgumentError(
                 f"the wtalc protocol needs a timebase for every video; {gt.videos[bad]!r} has none "
                 f"in {gt.source}; pass snippet_seconds= (CLI: --snippet-seconds)"
             )
