@@ -9,6 +9,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from tadfuse.annotations import (
     GroundTruth,
     activitynet_results,
@@ -340,11 +342,134 @@ def test_proposals_in_snippets_equal_json_in_seconds() -> None:
         s = rng.uniform(0, 30, n).round(0)  # integral snippet bounds: the seconds round trip must not lose one
         props[v] = Proposals(rng.integers(0, 2, n), s, s + rng.integers(1, 20, n), rng.random(n))
     as_json = activitynet_results(props, gt.class_names, snippet_seconds=0.64)
+    seconds_only = {"results": {v: [{k: d[k] for k in ("label", "score", "segment")} for d in dets]
+                                for v, dets in as_json["results"].items()}}
     for proto in ("anet", "wtalc"):
         a = evaluate(gt, props, protocol=proto, tiou_thresholds=[0.1, 0.3, 0.5, 0.7])
-        b = evaluate(gt, as_json, protocol=proto, tiou_thresholds=[0.1, 0.3, 0.5, 0.7])
-        np.testing.assert_allclose(a.mAP, b.mAP, rtol=0, atol=1e-12)
+        for data in (as_json, seconds_only):  # with the exact snippets, and from seconds alone
+            b = evaluate(gt, data, protocol=proto, tiou_thresholds=[0.1, 0.3, 0.5, 0.7])
+            np.testing.assert_allclose(a.mAP, b.mAP, rtol=0, atol=1e-12)
         assert a.mAP.max() > 0
+
+
+def _one_segment_gt(snippets: int) -> GroundTruth:
+    """One test video with one segment of exactly ``snippets`` snippets of 0.64 s, from 0 s."""
+    return GroundTruth(videos=["v"], subsets=["test"], class_names=["x"], video=[0], label=[0], start=[0.0],
+                       end=[snippets * 0.64], snippet_seconds=0.64, ambiguous_video=[0],
+                       ambiguous_start=[500.0], ambiguous_end=[501.0])
+
+
+def test_exact_snippets_survive_the_result_json(tmp_path: Path) -> None:
+    """61.99999999999999 snippets covers range(0, 61) in memory; from seconds the wtalc snapping
+    would make it 62. Written with its exact snippets, the file scores exactly like memory."""
+    gt = _one_segment_gt(62)  # ground truth range(0, 62)
+    props = {"v": Proposals([0], [0.0], [61.99999999999999], [0.9])}
+    path = write_activitynet_results(tmp_path / "r.json", props, gt.class_names)
+    data = json.loads(path.read_text())
+    assert data["results"]["v"][0]["snippets"] == [0.0, 61.99999999999999]
+    thr = [61 / 62, 0.99]
+    memory = evaluate(gt, props, protocol="wtalc", tiou_thresholds=thr)
+    from_file = evaluate(gt, path, protocol="wtalc", tiou_thresholds=thr)
+    np.testing.assert_array_equal(memory.mAP, [1.0, 0.0])  # IoU 61/62
+    np.testing.assert_array_equal(from_file.mAP, memory.mAP)
+    for v in data["results"].values():
+        for d in v:
+            del d["snippets"]
+    snapped = evaluate(gt, data, protocol="wtalc", tiou_thresholds=thr)
+    np.testing.assert_array_equal(snapped.mAP, [1.0, 1.0])  # the seconds path snaps 61.999... onto 62
+    back = proposals_from_activitynet(path, gt.class_names)
+    assert back["v"] == props["v"]
+
+
+def test_snippets_must_match_the_timebase(tmp_path: Path) -> None:
+    gt = _one_segment_gt(10)
+    props = {"v": Proposals([0], [0.0], [10.0], [0.9])}
+    path = write_activitynet_results(tmp_path / "r.json", props, gt.class_names, snippet_seconds=0.5)
+    with pytest.raises(ValueError, match=r"snippet_seconds=0.5.*snippet_seconds=0.64"):
+        evaluate(gt, path, protocol="wtalc")
+    ok = evaluate(gt, path, protocol="wtalc", snippet_seconds=0.5, tiou_thresholds=[0.5])
+    assert ok.num_predictions == 1
+    offset = write_activitynet_results(tmp_path / "o.json", props, gt.class_names, offset_seconds=0.2)
+    with pytest.raises(ValueError, match="offset_seconds=0.2"):
+        evaluate(gt, offset, protocol="wtalc")
+    per_video = write_activitynet_results(tmp_path / "p.json", props, gt.class_names, snippet_seconds={"v": 0.64})
+    assert evaluate(gt, per_video, protocol="wtalc", tiou_thresholds=[0.5]).mAP[0] == 1.0
+
+
+def test_seconds_are_clipped_to_the_duration_snippets_are_not(tmp_path: Path) -> None:
+    """The official preset's last proposal ends one snippet past the features, which can pass
+    the video's end: the seconds are clipped to a known duration, the snippets kept."""
+    gt = GroundTruth(videos=["v", "w"], subsets=["test"] * 2, class_names=["x"], video=[0, 1], label=[0, 0],
+                     start=[5.0, 1.0], end=[10.0, 3.0], durations=[10.2, np.nan], snippet_seconds=0.64)
+    props = {"v": Proposals([0, 0], [8.0, 17.0], [16.0, 17.0], [0.9, 0.4]), "w": Proposals([0], [1.0], [40.0], [0.5])}
+    durations = {"v": 10.2, "w": float("nan")}
+    data = activitynet_results(props, gt.class_names, snippet_seconds=0.64, durations=durations)
+    v = data["results"]["v"]
+    assert v[0]["segment"] == [8.0 * 0.64, 10.2] and v[0]["snippets"] == [8.0, 16.0]
+    assert v[1]["segment"] == [10.2, 10.2] and v[1]["snippets"] == [17.0, 17.0]  # past the end: zero length
+    assert data["results"]["w"][0]["segment"] == [0.64, 40.0 * 0.64]  # unknown duration: not clipped
+    assert data["tadfuse"]["clipped_to_duration"] == 2
+    unclipped = activitynet_results(props, gt.class_names, snippet_seconds=0.64)
+    assert unclipped["results"]["v"][0]["segment"][1] == 16.0 * 0.64
+    assert unclipped["tadfuse"]["clipped_to_duration"] == 0
+    thr = np.linspace(0.1, 0.9, 9)
+    memory = evaluate(gt, props, subset="test", tiou_thresholds=thr)  # anet clips with the ground truth's durations
+    np.testing.assert_array_equal(memory.mAP, evaluate(gt, data, subset="test", tiou_thresholds=thr).mAP)
+    path = write_activitynet_results(tmp_path / "r.json", props, gt.class_names, snippet_seconds=0.64,
+                                     durations=durations)
+    assert proposals_from_activitynet(path, gt.class_names)["v"] == props["v"]  # the exact snippets come back
+    with pytest.raises(ValueError, match="durations has no entry for video 'w'"):
+        activitynet_results(props, gt.class_names, durations={"v": 10.2})
+    with pytest.raises(ValueError, match="durations must be positive"):
+        activitynet_results(props, gt.class_names, durations=0.0)
+
+
+def test_writer_rejects_detections_before_zero() -> None:
+    with pytest.raises(ValueError, match=r"detections\['v'\]: row 1 starts before 0"):
+        activitynet_results({"v": Proposals([0, 0], [1.0, -0.5], [2.0, 3.0], [0.5, 0.5])}, ["x"])
+    with pytest.raises(ValueError, match="starts before 0"):
+        activitynet_results({"v": Proposals([0], [1.0], [2.0], [0.5])}, ["x"], offset_seconds=-1.0)
+
+
+_boundaries = st.floats(0, 500, allow_nan=False, allow_infinity=False)
+
+
+@st.composite
+def _detections(draw: st.DrawFn) -> dict[str, Proposals]:
+    out = {}
+    for v in ("a", "b"):
+        n = draw(st.integers(0, 6))
+        starts = [draw(_boundaries) for _ in range(n)]
+        ends = [s + draw(st.one_of(st.just(0.0), st.floats(0, 80), st.sampled_from([61.99999999999999, 1e-12])))
+                for s in starts]
+        out[v] = Proposals([draw(st.integers(0, 1)) for _ in range(n)], starts, ends,
+                           [draw(st.floats(0, 1)) for _ in range(n)])
+    return out
+
+
+@given(props=_detections(), snap_end=st.booleans())
+@settings(max_examples=60)
+def test_result_json_round_trip_is_exact(props: dict[str, Proposals], snap_end: bool) -> None:
+    """Any Proposals → result JSON text → back: the same Proposals, and the wtalc protocol (and
+    anet, with the same clipping) scores the file exactly like the detections in memory."""
+    gt = GroundTruth(videos=["a", "b"], subsets=["test"] * 2, class_names=["x", "y"], video=[0, 0, 1],
+                     label=[0, 1, 1], start=[0.0, 39.68, 3.2], end=[39.68, 80.0, 9.6],
+                     durations=[90.0, np.nan], snippet_seconds=0.64, ambiguous_video=[1],
+                     ambiguous_start=[200.0], ambiguous_end=[210.0])
+    text = json.dumps(activitynet_results(props, gt.class_names, durations={"a": 90.0, "b": np.nan}))
+    data = json.loads(text)
+    back = proposals_from_activitynet(data, gt.class_names)
+    for v in props:
+        assert back[v] == props[v]
+    thr = [0.1, 0.5, 61 / 62, 1.0]
+    for proto in ("wtalc", "anet"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", EvaluationWarning)
+            memory = evaluate(gt, props, protocol=proto, tiou_thresholds=thr)
+            from_file = evaluate(gt, data, protocol=proto, tiou_thresholds=thr)
+        np.testing.assert_array_equal(from_file.mAP, memory.mAP)
+        for c in memory.ap_per_class:
+            np.testing.assert_array_equal(from_file.ap_per_class[c], memory.ap_per_class[c])
 
 
 def test_snippets_need_a_timebase() -> None:
@@ -453,8 +578,9 @@ def test_results_json_round_trip(tmp_path: Path) -> None:
     path = write_activitynet_results(tmp_path / "r.json", props, ["x", "y"], snippet_seconds=0.5,
                                      external_data={"used": False})
     data = read_activitynet_results(path)
-    assert data["results"]["a"][0] == {"label": "y", "score": 0.5, "segment": [0.0, 2.0]}
+    assert data["results"]["a"][0] == {"label": "y", "score": 0.5, "segment": [0.0, 2.0], "snippets": [0.0, 4.0]}
     assert data["results"]["b"] == [] and data["external_data"] == {"used": False}
+    assert data["tadfuse"]["snippet_seconds"] == 0.5 and data["tadfuse"]["offset_seconds"] == 0.0
     back = proposals_from_activitynet(path, ["x", "y"], snippet_seconds=0.5)
     for v in props:
         for col in ("label", "start", "end", "score"):
@@ -556,6 +682,16 @@ _DET = '{"label": "a", "score": 0.5, "segment": [0, 1]}'
         (_RES % '{"label": 2.0, "score": 1, "segment": [0, 1]}', "'label' must be"),
         (_RES % '{"label": "", "score": 1, "segment": [0, 1]}', "'label' must be"),
         (_RES % '{"label": null, "score": 1, "segment": [0, 1]}', "'label' must be"),
+        (_RES % '{"label": "a", "score": 1, "segment": [0, 1], "snippets": [3, 1]}',
+         r"results\['v'\]\[0\]: 'snippets' end 1.0 is before"),
+        (_RES % '{"label": "a", "score": 1, "segment": [0, 1], "snippets": [-1, 1]}', "'snippets' starts before 0"),
+        (_RES % '{"label": "a", "score": 1, "segment": [0, 1], "snippets": ["0", 1]}', "'snippets' values must be"),
+        (_RES % '{"label": "a", "score": 1, "segment": [0, 1], "snippets": [0, NaN]}', "'snippets' must be finite"),
+        (_RES % '{"label": "a", "score": 1, "segment": [0, 1], "snippets": 2}', r"'snippets' must be a list"),
+        ('{"results": {}, "tadfuse": {"snippet_seconds": "0.64"}}', "'snippet_seconds' must be a number"),
+        ('{"results": {}, "tadfuse": {"snippet_seconds": {"v": 0}}}', r"\['snippet_seconds'\]\['v'\]: .* positive"),
+        ('{"results": {}, "tadfuse": {"offset_seconds": true}}', "'offset_seconds' must be a number"),
+        ('{"results": {}, "tadfuse": {"provenance": []}}', "'provenance': must be an object"),
         ('{"results": {}, "external_data": 3}', "'external_data': must be an object"),
         ('{"results": {}, "tadfuse": "x"}', "'tadfuse': must be an object"),
     ],

@@ -31,11 +31,13 @@ from typing import Any, Literal, Union
 import numpy as np
 import numpy.typing as npt
 
+from tadfuse import _core
 from tadfuse.errors import DataFormatError, EvaluationWarning, InvalidArgumentError, InvalidTypeError
 from tadfuse.proposals import SNIPPET_SECONDS, Proposals
 
 __all__ = [
     "INTEGER_LABEL_MODES",
+    "IN_MEMORY",
     "DetectionTable",
     "GroundTruth",
     "activitynet_results",
@@ -44,14 +46,19 @@ __all__ = [
     "detection_table",
     "proposals_by_video",
     "proposals_from_activitynet",
+    "provenance_record",
     "read_activitynet_ground_truth",
     "read_activitynet_results",
     "read_ambiguous_list",
+    "snippets_to_seconds",
     "write_activitynet_ground_truth",
     "write_activitynet_results",
 ]
 
 PathLike = Union[str, "os.PathLike[str]"]
+
+#: How files and results name inputs that were not read from a file.
+IN_MEMORY = "in-memory"
 
 
 def _warn(message: str) -> None:
@@ -629,9 +636,16 @@ class DetectionTable:
       was built against, or -1 for a label not among them (counted in ``unknown_labels``).
     * ``start``, ``end``, ``score`` (N,) float64; ``unit`` says whether times are ``"seconds"``
       (a result JSON) or ``"snippets"`` (`Proposals`).
+    * ``snippet_start``, ``snippet_end`` (N,) float64: the exact snippet boundaries, unclipped
+      (a result JSON's ``"snippets"``; NaN for rows without them; equal to ``start``/``end``
+      for `Proposals`).
+    * ``snippet_seconds``, ``offset_seconds`` (N,) float64: the timebase the producer recorded
+      for each row's video (a result JSON's ``tadfuse`` block), NaN where none was recorded.
     * ``unknown_labels``: label as written → count, for the labels not in ``class_names``;
       ``unknown_int_labels``: one of them was a JSON integer (see `integer_label_hint`).
     * ``all_videos``: every video key of the input, in order, including videos without rows.
+    * ``source``: the file's path, or ``"in-memory"``; ``provenance``: the ``tadfuse.provenance``
+      block of a result JSON (see `provenance_record`), or None.
     """
 
     video: list[str]
@@ -640,10 +654,15 @@ class DetectionTable:
     end: np.ndarray
     score: np.ndarray
     unit: Literal["seconds", "snippets"]
-    unknown_labels: dict[str, int]  # label as written -> count, for labels not in class_names
-    all_videos: list[str]  # every video key, in input order (including videos without rows)
-    unknown_int_labels: bool = False  # some unknown label was a JSON integer (for the hint)
-
+    snippet_start: np.ndarray
+    snippet_end: np.ndarray
+    snippet_seconds: np.ndarray
+    offset_seconds: np.ndarray
+    unknown_labels: dict[str, int]
+    all_videos: list[str]
+    unknown_int_labels: bool = False
+    source: str = IN_MEMORY
+    provenance: Mapping[str, Any] | None = None
 
     def integer_label_hint(self, integer_labels: str) -> str:
         """A sentence to append to a message about unknown labels when integer labels were
@@ -702,10 +721,38 @@ def _table_from_proposals(
         cols["label"].append(lab)
         for k in ("start", "end", "score"):
             cols[k].append(getattr(p, k))
-    cat = lambda k, dt: np.concatenate(cols[k]) if cols[k] else np.zeros(0, dt)
-    return DetectionTable(videos, cat("label", np.int64), cat("start", np.float64),
-                        cat("end", np.float64), cat("score", np.float64), "snippets", unknown,
-                        [str(v) for v in preds])
+
+    def cat(k: str, dt: type) -> np.ndarray:
+        return np.concatenate(cols[k]) if cols[k] else np.zeros(0, dt)
+
+    start, end = cat("start", np.float64), cat("end", np.float64)
+    nan = np.full(start.size, np.nan)
+    return DetectionTable(video=videos, label=cat("label", np.int64), start=start, end=end,
+                          score=cat("score", np.float64), unit="snippets", snippet_start=start,
+                          snippet_end=end, snippet_seconds=nan, offset_seconds=nan,
+                          unknown_labels=unknown, all_videos=[str(v) for v in preds])
+
+
+def _recorded_timebase(block: Mapping[str, Any], key: str, where: str) -> float | dict[str, float] | None:
+    """The ``snippet_seconds`` or ``offset_seconds`` a result JSON's ``tadfuse`` block records:
+    None, a number, or ``{video: number}``; `DataFormatError` for anything else."""
+    value = block.get(key)
+    if value is None:
+        return None
+    items = value.items() if isinstance(value, Mapping) else [(None, value)]
+    out: dict[Any, float] = {}
+    for vid, x in items:
+        w = where if vid is None else f"{where}[{key!r}][{vid!r}]"
+        out[vid] = _number(x, w, key)
+        if key == "snippet_seconds" and out[vid] <= 0:
+            raise DataFormatError(f"{w}: {key!r} must be positive, got {x!r}")
+    return out if isinstance(value, Mapping) else out[None]
+
+
+def _for_video(recorded: float | dict[str, float] | None, vid: str) -> float:
+    if isinstance(recorded, dict):
+        return recorded.get(vid, math.nan)
+    return math.nan if recorded is None else recorded
 
 
 def _table_from_activitynet(
@@ -714,27 +761,30 @@ def _table_from_activitynet(
     name: str | None = None,
     integer_labels: str = "name",
 ) -> DetectionTable:
-    """Parse a result JSON. A string label is looked up by name; an integer label by its
-    decimal name (``3`` -> ``"3"``, the same class a ground-truth label ``3`` or ``"3"``
-    defines) unless ``integer_labels == "index"``, which reads it as a position in
-    ``class_names`` (explicit opt-in only: a position in a derived, sorted class list is
-    easily not the class the producer meant)."""
+    """Parse and validate a result JSON (see `read_activitynet_results`). A string label is
+    looked up by name; an integer label by its decimal name (``3`` -> ``"3"``, the same class a
+    ground-truth label ``3`` or ``"3"`` defines) unless ``integer_labels == "index"``, which
+    reads it as a position in ``class_names`` (explicit opt-in only: a position in a derived,
+    sorted class list is easily not the class the producer meant)."""
     _check_integer_labels(integer_labels)
     data, default_name = _read_json(source, "predictions")
     name = name or default_name
     if "results" not in data:
         raise DataFormatError(f"{name}: missing key 'results' (the ActivityNet result layout)")
     results = _object(data["results"], f"{name}: 'results'")
-    for key in ("external_data", "tadfuse"):
-        if key in data:
-            _object(data[key], f"{name}: {key!r}")
+    if "external_data" in data:
+        _object(data["external_data"], f"{name}: 'external_data'")
+    block = _object(data.get("tadfuse", {}), f"{name}: 'tadfuse'")
+    provenance = block.get("provenance")
+    if provenance is not None:
+        provenance = _object(provenance, f"{name}: 'tadfuse': 'provenance'")
+    rec_ss = _recorded_timebase(block, "snippet_seconds", f"{name}: 'tadfuse'")
+    rec_off = _recorded_timebase(block, "offset_seconds", f"{name}: 'tadfuse'")
     cindex = {c: i for i, c in enumerate(class_names)}
     n_c = len(class_names)
     videos: list[str] = []
     label: list[int] = []
-    start: list[float] = []
-    end: list[float] = []
-    score: list[float] = []
+    cols: dict[str, list[float]] = {k: [] for k in ("start", "end", "score", "sn_start", "sn_end", "ss", "off")}
     unknown: dict[str, int] = {}
     unknown_int = False
     for vid, dets in results.items():
@@ -743,6 +793,7 @@ def _table_from_activitynet(
             raise DataFormatError(f"{where}: video names must be non-empty strings")
         if not isinstance(dets, list):
             raise DataFormatError(f"{where}: must be a list of detections")
+        ss_v, off_v = _for_video(rec_ss, vid), _for_video(rec_off, vid)
         for k, det in enumerate(dets):
             w = f"{where}[{k}]"
             det = _object(det, w)
@@ -750,6 +801,7 @@ def _table_from_activitynet(
                 if key not in det:
                     raise DataFormatError(f"{w}: missing key {key!r}")
             s, e = _segment(det["segment"], w)
+            sn_s, sn_e = _segment(det["snippets"], w, "snippets") if "snippets" in det else (math.nan, math.nan)
             sc = _number(det["score"], w, "score")
             lab = _label(det["label"], w)
             if isinstance(lab, int) and integer_labels == "index":
@@ -759,14 +811,16 @@ def _table_from_activitynet(
             if idx < 0:
                 unknown[str(lab)] = unknown.get(str(lab), 0) + 1
                 unknown_int |= isinstance(lab, int)
-            videos.append(str(vid))
+            videos.append(vid)
             label.append(idx)
-            start.append(s)
-            end.append(e)
-            score.append(sc)
-    return DetectionTable(videos, np.asarray(label, np.int64), np.asarray(start, np.float64),
-                        np.asarray(end, np.float64), np.asarray(score, np.float64), "seconds",
-                        unknown, [str(v) for v in results], unknown_int)
+            for key, value in zip(cols, (s, e, sc, sn_s, sn_e, ss_v, off_v)):
+                cols[key].append(value)
+    arr = {k: np.asarray(v, np.float64) for k, v in cols.items()}
+    return DetectionTable(video=videos, label=np.asarray(label, np.int64), start=arr["start"], end=arr["end"],
+                          score=arr["score"], unit="seconds", snippet_start=arr["sn_start"],
+                          snippet_end=arr["sn_end"], snippet_seconds=arr["ss"], offset_seconds=arr["off"],
+                          unknown_labels=unknown, all_videos=list(results), unknown_int_labels=unknown_int,
+                          source=IN_MEMORY if isinstance(source, Mapping) else name, provenance=provenance)
 
 
 def detection_table(
@@ -800,41 +854,151 @@ def detection_table(
     )
 
 
+# --------------------------------------------------------------------------------------------
+# Snippets → seconds, provenance, result JSON
+# --------------------------------------------------------------------------------------------
+
+
+def snippets_to_seconds(
+    start: np.ndarray, end: np.ndarray, snippet_seconds: float | np.ndarray,
+    offset_seconds: float | np.ndarray, duration: float | np.ndarray = math.nan,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Snippet boundaries → seconds: ``t * snippet_seconds + offset_seconds``, then clipped to
+    ``duration`` where it is known (finite; NaN means unknown). Broadcasts; float64.
+
+    The one conversion used both to write result JSON (`activitynet_results`) and by the
+    ``anet`` protocol for `Proposals`, so a file and the detections it was written from score
+    the same. Clipping matters because the last proposal of the official preset ends one
+    snippet past the features, which can pass the video's end."""
+    s = np.asarray(start, np.float64) * snippet_seconds + offset_seconds
+    e = np.asarray(end, np.float64) * snippet_seconds + offset_seconds
+    dur = np.broadcast_to(np.asarray(duration, np.float64), s.shape)
+    known = np.isfinite(dur)
+    if known.any():
+        s = np.where(known, np.minimum(s, dur), s)
+        e = np.where(known, np.minimum(e, dur), e)
+    return s, e
+
+
+def provenance_record(provenance: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """What produced a file, as written under ``"tadfuse": {"provenance": ...}`` in every JSON
+    tadfuse writes (and in `tadfuse.evaluation.EvalResult.to_dict`).
+
+    Always ``{"tadfuse_version": <this version>}``, plus the caller's keys: by convention
+    ``"preset"`` (a preset name), ``"config"`` (the full resolved configuration, a dict such as
+    ``Config.to_dict()``) and ``"inputs"`` (the files or settings it was computed from, a dict),
+    and anything else JSON-serialisable. No timestamps, so that equal runs write equal files.
+    Raises `InvalidArgumentError` for a non-mapping, non-string keys, ``tadfuse_version`` given
+    by the caller, a ``config`` or ``inputs`` that is not a dict, a ``preset`` that is not a
+    string, or values that JSON cannot hold (including NaN and infinity).
+    """
+    if provenance is None:
+        provenance = {}
+    if not isinstance(provenance, Mapping):
+        raise InvalidArgumentError(f"provenance must be a mapping, got {type(provenance).__name__}")
+    bad_keys = [k for k in provenance if not isinstance(k, str)]
+    if bad_keys:
+        raise InvalidArgumentError(f"provenance: keys must be strings, got {bad_keys[:3]}")
+    if "tadfuse_version" in provenance:
+        raise InvalidArgumentError("provenance: 'tadfuse_version' is recorded by tadfuse itself")
+    for key in ("config", "inputs"):
+        if key in provenance and not isinstance(provenance[key], Mapping):
+            raise InvalidArgumentError(f"provenance[{key!r}] must be a dict, got {type(provenance[key]).__name__}")
+    if "preset" in provenance and not isinstance(provenance["preset"], (str, type(None))):
+        raise InvalidArgumentError(f"provenance['preset'] must be a preset name, got {provenance['preset']!r}")
+    record = {"tadfuse_version": _core.__version__, **provenance}
+    try:
+        return json.loads(json.dumps(record, allow_nan=False))  # a plain, JSON-exact copy
+    except (TypeError, ValueError) as exc:
+        raise InvalidArgumentError(f"provenance: not JSON-serialisable ({exc})") from None
+
+
+def _per_video(value: float | Mapping[str, float] | None, vid: str, name: str, default: float) -> float:
+    if value is None:
+        return default
+    if isinstance(value, Mapping):
+        if vid not in value:
+            raise InvalidArgumentError(f"{name} has no entry for video {vid!r}")
+        value = value[vid]
+    return float(value)
+
+
 def activitynet_results(
     detections: Mapping[str, Proposals],
     class_names: Sequence[str],
     *,
     snippet_seconds: float | Mapping[str, float] = SNIPPET_SECONDS,
     offset_seconds: float | Mapping[str, float] = 0.0,
+    durations: float | Mapping[str, float] | None = None,
     version: str = "tadfuse",
     external_data: Mapping[str, Any] | None = None,
+    provenance: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Detections in snippets → the ActivityNet result layout in seconds (JSON-ready).
 
     ``detections`` maps video names to `Proposals` (time in snippets); every video appears in
-    ``results`` (an empty list when it has no detection). ``segment = [start, end] *
-    snippet_seconds + offset_seconds`` (per video when mappings are given). Labels are written
-    as class names (``class_names[label]``). Rows keep their order.
+    ``results`` (an empty list when it has no detection). Each detection is ``{"label":
+    class_names[label], "score", "segment": [start_s, end_s], "snippets": [start, end]}``:
+
+    * ``segment`` = `snippets_to_seconds` of the row with the video's ``snippet_seconds`` and
+      ``offset_seconds`` (per video when mappings are given), clipped to the video's duration
+      when ``durations`` gives a finite one (NaN or None: not clipped).
+    * ``snippets`` = the row's exact ``[start, end]`` in snippets, never clipped. Seconds →
+      snippets is not lossless (``61.99999999999999`` snippets would come back as ``62``), so
+      the ``wtalc`` protocol and `proposals_from_activitynet` read these when present; the
+      ActivityNet tools ignore the extra key.
+
+    A top-level ``"tadfuse"`` block (also ignored by the ActivityNet tools) records
+    ``provenance`` (`provenance_record`: the tadfuse version, and the preset, configuration
+    and inputs when given), the timebase used (``snippet_seconds``, ``offset_seconds``: numbers
+    or ``{video: number}``) and ``clipped_to_duration``, the number of detections whose seconds
+    were clipped. Rows keep their order. A detection that would start before 0 s, a label
+    without a class name or an invalid timebase raises `InvalidArgumentError` naming the video.
     """
+    record = provenance_record(provenance)
     out: dict[str, list[dict[str, Any]]] = {}
     n_c = len(class_names)
+    used_ss: dict[str, float] = {}
+    used_off: dict[str, float] = {}
+    clipped = 0
     for vid, p in detections.items():
         if not isinstance(p, Proposals):
             raise InvalidTypeError(f"detections[{vid!r}]: expected Proposals, got {type(p).__name__}")
-        ss = snippet_seconds[vid] if isinstance(snippet_seconds, Mapping) else snippet_seconds
-        off = offset_seconds[vid] if isinstance(offset_seconds, Mapping) else offset_seconds
+        vid = str(vid)
+        ss = _per_video(snippet_seconds, vid, "snippet_seconds", SNIPPET_SECONDS)
+        off = _per_video(offset_seconds, vid, "offset_seconds", 0.0)
+        dur = _per_video(durations, vid, "durations", math.nan)
         if not (math.isfinite(ss) and ss > 0 and math.isfinite(off)):
             raise InvalidArgumentError(f"video {vid!r}: invalid timebase snippet_seconds={ss}, offset={off}")
+        if not (math.isnan(dur) or dur > 0):
+            raise InvalidArgumentError(f"video {vid!r}: durations must be positive (or NaN for unknown), got {dur}")
+        used_ss[vid], used_off[vid] = ss, off
         if len(p) and p.label.max() >= n_c:
             raise InvalidArgumentError(
                 f"detections[{vid!r}]: label {int(p.label.max())} but only {n_c} class names"
             )
-        segs = p.segments_seconds(ss) + off
-        out[str(vid)] = [
-            {"label": class_names[int(c)], "score": float(sc), "segment": [float(s), float(e)]}
-            for c, sc, (s, e) in zip(p.label, p.score, segs)
+        s_unclipped = p.start * ss + off
+        if len(p) and (p.start.min() < 0 or s_unclipped.min() < 0):
+            k = int(np.argmin(np.minimum(p.start, s_unclipped)))
+            raise InvalidArgumentError(
+                f"detections[{vid!r}]: row {k} starts before 0 ({p.start[k]} snippets, {s_unclipped[k]} s)"
+            )
+        s_sec, e_sec = snippets_to_seconds(p.start, p.end, ss, off, dur)
+        clipped += int(np.sum(e_sec < p.end * ss + off))
+        out[vid] = [
+            {"label": class_names[int(c)], "score": float(sc), "segment": [float(s), float(e)],
+             "snippets": [float(a), float(b)]}
+            for c, sc, s, e, a, b in zip(p.label, p.score, s_sec, e_sec, p.start, p.end)
         ]
-    return {"version": version, "results": out, "external_data": dict(external_data or {})}
+
+    def compact(values: dict[str, float]) -> float | dict[str, float]:
+        distinct = set(values.values())
+        return distinct.pop() if len(distinct) == 1 else values
+
+    block: dict[str, Any] = {"provenance": record, "clipped_to_duration": clipped}
+    if used_ss:
+        block["snippet_seconds"], block["offset_seconds"] = compact(used_ss), compact(used_off)
+    return {"version": version, "results": out, "external_data": dict(external_data or {}), "tadfuse": block}
 
 
 def proposals_from_activitynet(
@@ -845,8 +1009,9 @@ def proposals_from_activitynet(
     offset_seconds: float | Mapping[str, float] = 0.0,
     integer_labels: Literal["name", "index"] = "name",
 ) -> dict[str, Proposals]:
-    """An ActivityNet result JSON (seconds) → ``{video: Proposals}`` in snippets, the inverse of
-    `activitynet_results`: ``snippets = (seconds - offset_seconds) / snippet_seconds``.
+    """An ActivityNet result JSON → ``{video: Proposals}`` in snippets, the inverse of
+    `activitynet_results`: a detection's ``"snippets"`` when present (exact), else
+    ``(seconds - offset_seconds) / snippet_seconds``.
 
     Labels are looked up by name in ``class_names``; an integer label ``3`` is the class named
     ``"3"``, unless ``integer_labels="index"`` (then it is ``class_names[3]``). Detections with
@@ -862,15 +1027,17 @@ def proposals_from_activitynet(
     order: dict[str, list[int]] = {}
     for i, v in enumerate(preds.video):
         order.setdefault(v, []).append(i)
+    exact = np.isfinite(preds.snippet_start)
     for vid in preds.all_videos:
         rows = np.asarray(order.get(vid, []), np.int64)
         rows = rows[preds.label[rows] >= 0] if rows.size else rows
-        ss = snippet_seconds[vid] if isinstance(snippet_seconds, Mapping) else snippet_seconds
-        off = offset_seconds[vid] if isinstance(offset_seconds, Mapping) else offset_seconds
+        ss = _per_video(snippet_seconds, vid, "snippet_seconds", SNIPPET_SECONDS)
+        off = _per_video(offset_seconds, vid, "offset_seconds", 0.0)
         if not (math.isfinite(ss) and ss > 0 and math.isfinite(off)):
             raise InvalidArgumentError(f"video {vid!r}: invalid timebase snippet_seconds={ss}, offset={off}")
-        out[vid] = Proposals(preds.label[rows], (preds.start[rows] - off) / ss,
-                             (preds.end[rows] - off) / ss, preds.score[rows])
+        start = np.where(exact[rows], preds.snippet_start[rows], (preds.start[rows] - off) / ss)
+        end = np.where(exact[rows], preds.snippet_end[rows], (preds.end[rows] - off) / ss)
+        out[vid] = Proposals(preds.label[rows], start, end, preds.score[rows])
     return out
 
 
@@ -878,33 +1045,48 @@ def write_activitynet_results(
     path: PathLike,
     detections: Mapping[str, Proposals] | Mapping[str, Any],
     class_names: Sequence[str] | None = None,
+    *,
+    provenance: Mapping[str, Any] | None = None,
     **kwargs: Any,
 ) -> Path:
     """Write detections as an ActivityNet result JSON; returns the path.
 
     ``detections`` is either ``{video: Proposals}`` (converted with `activitynet_results`,
-    ``class_names`` required, ``kwargs`` passed on) or an already built result dict (validated
-    by reading it back through the same parser as `read_activitynet_results`).
+    ``class_names`` required, ``provenance`` and ``kwargs`` — ``snippet_seconds``,
+    ``offset_seconds``, ``durations``, ``version``, ``external_data`` — passed on) or an already
+    built result dict (validated by reading it back through the same parser as
+    `read_activitynet_results`; ``provenance``, when given, replaces its
+    ``tadfuse.provenance``, and a dict without one gets `provenance_record`'s version).
     """
     if isinstance(detections, Mapping) and "results" in detections:
+        if kwargs:
+            raise InvalidArgumentError(f"write_activitynet_results: {sorted(kwargs)} apply to Proposals only")
         _table_from_activitynet(detections, class_names or ())  # validates the layout
         data = dict(detections)
+        block = dict(data.get("tadfuse", {}))
+        if provenance is not None or "provenance" not in block:
+            block["provenance"] = provenance_record(provenance)
+        data["tadfuse"] = block
     else:
         if class_names is None:
             raise InvalidArgumentError("write_activitynet_results: class_names is required for Proposals")
-        data = activitynet_results(detections, class_names, **kwargs)  # type: ignore[arg-type]
+        data = activitynet_results(detections, class_names, provenance=provenance, **kwargs)  # type: ignore[arg-type]
     return atomic_write_json(path, data)
 
 
 def read_activitynet_results(source: PathLike | Mapping[str, Any]) -> dict[str, Any]:
     """Read and validate an ActivityNet result JSON; returns the parsed dict.
 
-    Every detection must have ``label`` (a class name; a JSON integer is read as the name
-    ``str(label)``), a finite ``score`` and a
-    ``segment`` [start, end] in seconds with ``end >= start``; otherwise ``ValueError`` names
-    the file, video and detection index. ``version``/``external_data`` are optional.
+    Every detection must have ``label`` (a non-empty class name or a JSON integer, read as the
+    name ``str(label)``), a ``score`` (a finite JSON number; not a string or a bool) and a
+    ``segment`` ``[start, end]`` in seconds (finite numbers, ``0 <= start <= end``); an optional
+    ``snippets`` ``[start, end]`` (the exact snippet boundaries tadfuse writes) is held to the
+    same rules. ``version`` is optional; ``external_data`` and the ``tadfuse`` block
+    (``provenance``, ``snippet_seconds``, ``offset_seconds``, see `activitynet_results`) must be
+    objects when present; other keys are ignored. A JSON object that repeats a key is rejected
+    (``json`` would keep one silently). Violations raise `DataFormatError` naming the file, the
+    video and the detection index.
     """
     data, name = _read_json(source, "predictions")
     _table_from_activitynet(data, (), name=name)
     return dict(data)
-

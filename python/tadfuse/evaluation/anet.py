@@ -2,7 +2,8 @@
 
 Continuous temporal IoU in seconds (`tadfuse.evaluation.metrics.iou_continuous`). Predictions in
 snippets (`Proposals`) are converted with the video's timebase, ``seconds = snippets *
-snippet_seconds + offset_seconds``; a result JSON is already in seconds. Per class, predictions
+snippet_seconds + offset_seconds``, clipped to the video's duration when known (as the result
+JSON writer does); a result JSON is already in seconds (its exact ``snippets`` are not used). Per class, predictions
 are visited in descending score order; each one takes the unmatched ground-truth segment of its
 video and class with the highest tIoU, provided that tIoU is ``>= threshold``; otherwise it is a
 false positive. Predictions on videos that have no ground truth of their class count as false
@@ -13,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from tadfuse.annotations import DetectionTable, GroundTruth
+from tadfuse.annotations import DetectionTable, GroundTruth, snippets_to_seconds
 from tadfuse.errors import InvalidArgumentError
 from tadfuse.evaluation.metrics import iou_continuous
 
@@ -43,7 +44,10 @@ def prepare(
 
     ``vidx`` (N,) is each prediction's index into ``gt.videos`` (-1 outside), ``in_list`` (N,)
     the rows that are kept and inside the list (only those are converted from snippets), and
-    ``ss_v``/``off_v`` (V,) the timebase per evaluated video.
+    ``ss_v``/``off_v`` (V,) the timebase per evaluated video. `Proposals` are converted with
+    `tadfuse.annotations.snippets_to_seconds`, clipped to the video's duration when the ground
+    truth knows it, exactly as `tadfuse.annotations.activitynet_results` writes them given the
+    durations; a result JSON's seconds are used as they are.
     """
     start, end = table.start, table.end
     if table.unit == "snippets":
@@ -55,6 +59,6 @@ def prepare(
                 f"{gt.videos[vidx[bad[0]]]!r}; pass snippet_seconds= (CLI: --snippet-seconds)"
             )
         start, end = start.copy(), end.copy()
-        start[rows] = start[rows] * ss_v[vidx[rows]] + off_v[vidx[rows]]
-        end[rows] = end[rows] * ss_v[vidx[rows]] + off_v[vidx[rows]]
+        v = vidx[rows]
+        start[rows], end[rows] = snippets_to_seconds(start[rows], end[rows], ss_v[v], off_v[v], gt.durations[v])
     return start, end, gt.start, gt.end

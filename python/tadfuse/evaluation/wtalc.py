@@ -13,8 +13,12 @@ segment are evaluated (predictions elsewhere are dropped). The original returns 
 
 Predictions in seconds (result JSON) are *truncated* to snippets (``int(t * f)``, after snapping
 values within 1e-9 of an integer onto it) while the ground truth is *rounded*, as in the original
-code, so the ground truth scored against itself does not reach mAP 1.0. See docs/algorithms.md,
-"Evaluation protocols".
+code, so the ground truth scored against itself does not reach mAP 1.0. Seconds → snippets is
+not lossless, so a detection that carries its exact ``"snippets": [s, e]`` (what
+`tadfuse.annotations.activitynet_results` writes) is scored from those, truncated with
+``int()`` like the released code does for its in-memory predictions and without snapping: a
+file scores exactly what the `Proposals` it was written from score. Its recorded timebase must
+match the one used here. See docs/algorithms.md, "Evaluation protocols".
 """
 
 from __future__ import annotations
@@ -66,6 +70,26 @@ def evaluated_videos(gt: GroundTruth, notes: list[str]) -> GroundTruth:
     return gt.select(videos=[v for v, h in zip(gt.videos, has_gt) if h])
 
 
+def _check_recorded_timebase(
+    gt: GroundTruth, table: DetectionTable, vidx: np.ndarray, exact: np.ndarray, ss_v: np.ndarray
+) -> None:
+    """A result file's ``snippets`` are in its producer's timebase; they can stand in for its
+    seconds only if that is the timebase the ground truth is converted with here."""
+    rows = np.flatnonzero(exact)
+    rec_ss, rec_off = table.snippet_seconds[rows], table.offset_seconds[rows]
+    used = ss_v[vidx[rows]]
+    with np.errstate(invalid="ignore"):
+        bad = (np.isfinite(rec_ss) & (np.abs(rec_ss - used) > 1e-9 * used)) | (np.isfinite(rec_off) & (rec_off != 0))
+    if bad.any():
+        i = rows[int(np.flatnonzero(bad)[0])]
+        raise InvalidArgumentError(
+            f"{table.source}: {int(bad.sum())} detection(s) (e.g. on {table.video[i]!r}) have 'snippets' written "
+            f"with snippet_seconds={table.snippet_seconds[i]:g}, offset_seconds={table.offset_seconds[i]:g}, but the "
+            f"wtalc protocol converts the ground truth ({gt.source}) with snippet_seconds={ss_v[vidx[i]]:g} and "
+            "offset 0; pass the matching snippet_seconds= (CLI: --snippet-seconds)"
+        )
+
+
 def prepare(
     gt: GroundTruth,
     gt_all: GroundTruth,
@@ -110,7 +134,12 @@ def prepare(
         f = np.ones(n_in)
         f[rows] = factor[vidx[rows]]
         start, end = snap_trunc(table.start * f), snap_trunc(table.end * f)
-        if rows.size:
+        exact = in_list & np.isfinite(table.snippet_start)
+        if exact.any():  # the exact boundaries the file records, truncated like Proposals
+            _check_recorded_timebase(gt, table, vidx, exact, ss_v)
+            start[exact] = np.trunc(table.snippet_start[exact]).astype(np.int64)
+            end[exact] = np.trunc(table.snippet_end[exact]).astype(np.int64)
+        if (in_list & ~exact).any():
             notes.append("predictions in seconds are truncated to snippets while the ground truth "
                          "is rounded (as in the original wtalc code), so even the ground truth itself "
                          "can score below mAP 1.0 under this protocol")
