@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import tadfuse
 from helpers import run_cli
 from tadfuse.annotations import GroundTruth
 from tadfuse.data import (
@@ -343,6 +344,32 @@ def test_round_trip_wtalc_folders_wtalc(toy: Path, tmp_path: Path) -> None:
         wtalc_to_folders(a, folders)
 
 
+def test_written_dataset_json_records_provenance(toy: Path, tmp_path: Path) -> None:
+    """annotations.json and tadfuse_timebase.json record the tadfuse version and their inputs;
+    nothing time-dependent, so equal writes give equal files."""
+    a = load_wtalc(toy)
+    block = json.loads((wtalc_to_folders(a, tmp_path / "f") / "annotations.json").read_text())["tadfuse"]
+    assert block["provenance"] == {"tadfuse_version": tadfuse.__version__, "inputs": {"converted_from": str(toy)}}
+    load_folders(tmp_path / "f")  # the reader tolerates it
+    synth = [json.loads((make_toy(tmp_path / f"s{k}", num_videos=4, feature_dim=2, format="folders", seed=5)
+                         / "annotations.json").read_text()) for k in range(2)]
+    assert synth[0] == synth[1]
+    prov = synth[0]["tadfuse"]["provenance"]
+    assert prov["tadfuse_version"] == tadfuse.__version__
+    assert prov["inputs"]["synthetic"] == "Toy" and prov["inputs"]["seed"] == 5
+    assert prov["inputs"]["feature_model"]["feature_dim"] == 2
+    gt = a.gt
+    segs = [a.segments(i)[1].tolist() for i in range(len(a))]
+    labs = [[a.class_names[c] for c in a.segments(i)[0]] for i in range(len(a))]
+    out = write_wtalc(tmp_path / "w", name="T", videos=a.names, subsets=a.subsets, class_names=a.class_names,
+                      durations=gt.durations, segments=segs, segment_labels=labs,
+                      video_labels=[a.video_labels(i) for i in range(len(a))], features=None,
+                      provenance={"inputs": {"from": "test"}})
+    assert json.loads((out / "tadfuse_timebase.json").read_text()) == {
+        "provenance": {"tadfuse_version": tadfuse.__version__, "inputs": {"from": "test"}}}
+    assert load_wtalc(out, features=False).names == a.names
+
+
 def read_lines(ann: Path) -> list[str]:
     return (ann / "Ambiguous_test.txt").read_text().splitlines()
 
@@ -487,8 +514,9 @@ def test_wtalc_records_split_names_it_cannot_infer(tmp_path: Path) -> None:
     src = load_folders(_anet_root(tmp_path / "src", block=block))
     assert (src.train_subset, src.test_subset) == ("validation", "testing")
     out = folders_to_wtalc(src, tmp_path / "w")
-    assert json.loads((out / "tadfuse_timebase.json").read_text()) == {"train_subset": "validation",
-                                                                       "test_subset": "testing"}
+    assert json.loads((out / "tadfuse_timebase.json").read_text()) == {
+        "train_subset": "validation", "test_subset": "testing",
+        "provenance": {"tadfuse_version": tadfuse.__version__, "inputs": {"converted_from": str(src.source)}}}
     w = load_wtalc(out)
     assert (w.train_subset, w.test_subset) == ("validation", "testing")
     back = load_folders(wtalc_to_folders(w, tmp_path / "f"))

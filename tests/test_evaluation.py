@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import tadfuse
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from tadfuse.annotations import (
@@ -17,13 +18,14 @@ from tadfuse.annotations import (
     as_ground_truth,
     proposals_by_video,
     proposals_from_activitynet,
+    provenance_record,
     read_activitynet_ground_truth,
     read_activitynet_results,
     read_ambiguous_list,
     write_activitynet_ground_truth,
     write_activitynet_results,
 )
-from tadfuse.errors import DataFormatError, EvaluationWarning
+from tadfuse.errors import DataFormatError, EvaluationWarning, InvalidArgumentError
 from tadfuse.evaluation import EvalResult, evaluate
 from tadfuse.proposals import Proposals
 
@@ -589,6 +591,89 @@ def test_results_json_round_trip(tmp_path: Path) -> None:
     assert read_activitynet_results(tmp_path / "r2.json") == data
     with pytest.warns(EvaluationWarning, match="not in class_names"):
         assert len(proposals_from_activitynet(path, ["x"], snippet_seconds=0.5)["a"]) == 1
+
+
+_PROVENANCE = {"preset": "official", "config": {"postprocess": {"method": "fusion", "temperature": 0.2}},
+               "inputs": {"cas": "runs/cas.npz"}}
+
+
+def test_result_json_records_provenance(tmp_path: Path) -> None:
+    """The tadfuse version always; preset, configuration and inputs when given; in a top-level
+    'tadfuse' block that the readers (and the ActivityNet tools) tolerate; no timestamp."""
+    props = {"v1": Proposals([0], [0.0], [15.625], [0.9])}
+    path = write_activitynet_results(tmp_path / "r.json", props, ["jump", "run"], provenance=_PROVENANCE)
+    data = json.loads(path.read_text())
+    assert data["tadfuse"]["provenance"] == {"tadfuse_version": tadfuse.__version__, **_PROVENANCE}
+    assert set(data) == {"version", "results", "external_data", "tadfuse"}
+    assert read_activitynet_results(path) == data
+    again = write_activitynet_results(tmp_path / "r2.json", props, ["jump", "run"], provenance=_PROVENANCE)
+    assert again.read_bytes() == path.read_bytes()  # deterministic: nothing time-dependent
+    plain = activitynet_results(props, ["jump", "run"])
+    assert plain["tadfuse"]["provenance"] == {"tadfuse_version": tadfuse.__version__}
+    # an already built dict: given provenance replaces its own; a dict without one gets the version
+    built = write_activitynet_results(tmp_path / "b.json", _preds_json(), provenance={"preset": "paper"})
+    assert json.loads(built.read_text())["tadfuse"]["provenance"] == {"tadfuse_version": tadfuse.__version__,
+                                                                      "preset": "paper"}
+    kept = write_activitynet_results(tmp_path / "k.json", data)
+    assert json.loads(kept.read_text())["tadfuse"]["provenance"] == data["tadfuse"]["provenance"]
+    with pytest.raises(ValueError, match="apply to Proposals only"):
+        write_activitynet_results(tmp_path / "x.json", data, snippet_seconds=0.5)
+
+
+def test_eval_result_records_provenance(tmp_path: Path) -> None:
+    gt_path = tmp_path / "gt.json"
+    gt_path.write_text(json.dumps(_gt_json()))
+    props = {"v1": Proposals([0], [0.0], [15.625], [0.9])}
+    pred_path = write_activitynet_results(tmp_path / "r.json", props, ["jump", "run"], provenance=_PROVENANCE)
+    res = evaluate(gt_path, pred_path, subset="validation", tiou_thresholds=[0.5],
+                   provenance={"preset": "official", "inputs": {"run": "exp1"}})
+    d = res.to_dict()
+    assert d["provenance"] == {
+        "tadfuse_version": tadfuse.__version__,
+        "inputs": {"ground_truth": str(gt_path), "predictions": str(pred_path), "run": "exp1"},
+        "preset": "official",
+        "predictions_provenance": {"tadfuse_version": tadfuse.__version__, **_PROVENANCE},
+    }
+    assert d["protocol"] == "anet" and d["tiou_thresholds"] == [0.5] and d["video_list_sha1"] == res.video_list_digest
+    assert json.loads(json.dumps(d)) == d
+    assert evaluate(gt_path, pred_path, subset="validation", tiou_thresholds=[0.5],
+                    provenance={"preset": "official", "inputs": {"run": "exp1"}}).to_dict() == d  # no timestamps
+    memory = evaluate(GroundTruth.from_activitynet(_gt_json()), props, subset="validation", tiou_thresholds=[0.5],
+                      snippet_seconds=0.64)
+    assert memory.provenance == {"tadfuse_version": tadfuse.__version__,
+                                 "inputs": {"ground_truth": "in-memory", "predictions": "in-memory"}}
+    loaded = evaluate(GroundTruth.from_activitynet(gt_path), _preds_json(), subset="validation")
+    assert loaded.provenance["inputs"] == {"ground_truth": str(gt_path), "predictions": "in-memory"}
+    with pytest.raises(ValueError, match="provenance"):
+        evaluate(gt_path, pred_path, subset="validation", provenance={"tadfuse_version": "9"})
+
+
+@pytest.mark.parametrize("bad, message", [
+    (["preset"], "must be a mapping"),
+    ({1: "x"}, "keys must be strings"),
+    ({"tadfuse_version": "0"}, "recorded by tadfuse itself"),
+    ({"config": "official"}, r"provenance\['config'\] must be a dict"),
+    ({"inputs": ["a.json"]}, r"provenance\['inputs'\] must be a dict"),
+    ({"preset": 3}, "preset name"),
+    ({"seed": float("nan")}, "not JSON-serialisable"),
+    ({"files": {"a", "b"}}, "not JSON-serialisable"),
+])
+def test_provenance_is_checked(bad: object, message: str) -> None:
+    with pytest.raises(InvalidArgumentError, match=message):
+        provenance_record(bad)  # type: ignore[arg-type]
+    with pytest.raises(InvalidArgumentError, match=message):
+        activitynet_results({}, ["x"], provenance=bad)  # type: ignore[arg-type]
+
+
+def test_ground_truth_json_records_provenance(tmp_path: Path) -> None:
+    gt = GroundTruth.from_activitynet(_gt_json())
+    path = write_activitynet_ground_truth(tmp_path / "gt.json", gt, provenance={"inputs": {"from": "x.json"}})
+    data = json.loads(path.read_text())
+    assert data["tadfuse"]["provenance"] == {"tadfuse_version": tadfuse.__version__, "inputs": {"from": "x.json"}}
+    back = read_activitynet_ground_truth(path)
+    assert back.videos == gt.videos and back.class_names == gt.class_names
+    assert json.loads(write_activitynet_ground_truth(tmp_path / "g2.json", gt).read_text())["tadfuse"] == {
+        "provenance": {"tadfuse_version": tadfuse.__version__}}
 
 
 def test_proposals_by_video() -> None:

@@ -425,19 +425,24 @@ class GroundTruth:
 
         Layout: ``{"database": {video: {"subset": str, "duration": seconds (optional),
         "annotations": [{"segment": [start_s, end_s], "label": str}, ...]}}}``. ``taxonomy`` and
-        ``version`` are not required. Two optional tadfuse extensions are read when present:
-        ``"ambiguous": [[start_s, end_s], ...]`` per video, a top-level ``"class_names"``
-        list that fixes the class order, and a top-level ``"tadfuse"`` block whose
-        ``snippet_seconds``/``offset_seconds`` give the feature timebase. Otherwise ``class_names`` defaults to the sorted set of
-        labels in the whole database (all subsets), so the class order is the same for every
-        subset.
+        ``version`` are not required. Three optional tadfuse extensions are read when present:
+        ``"ambiguous": [[start_s, end_s], ...]`` per video, a top-level ``"class_names"`` list
+        that fixes the class order, and a top-level ``"tadfuse"`` block whose
+        ``snippet_seconds``/``offset_seconds`` give the feature timebase (its ``provenance``,
+        which tadfuse writes, and other keys are not used here). Without ``class_names`` the
+        class order is the sorted set of labels in the whole database (all subsets), so it is
+        the same for every subset.
 
         Labels are class *names*: a JSON integer label ``3`` is the class named ``"3"`` (labels
         are stored as strings; a result JSON's ``3`` or ``"3"`` matches it). When every label in
         the file is a JSON integer the default order is numeric (``"2"`` before ``"10"``),
         otherwise it is text order.
 
-        Raises ``ValueError`` naming the file, the video and what is wrong.
+        Every field is checked as in `read_activitynet_results`: segments and ``ambiguous``
+        intervals are ``[start, end]`` pairs of finite JSON numbers with ``0 <= start <= end``,
+        labels non-empty strings or integers, ``subset`` a string, ``duration`` a positive number
+        or absent/null (unknown). Violations raise `DataFormatError` naming the file, the video
+        and the entry.
         """
         data, name = _read_json(source, "ground truth")
         if "database" not in data:
@@ -497,6 +502,8 @@ class GroundTruth:
         if unknown:
             raise DataFormatError(f"{name}: labels not in class_names: {unknown[:5]}")
         block = _object(data.get("tadfuse", {}), f"{name}: 'tadfuse'")
+        if "provenance" in block:
+            _object(block["provenance"], f"{name}: 'tadfuse': 'provenance'")
         snippet_seconds = offset_seconds = None
         if "snippet_seconds" in block:
             snippet_seconds = _number(block["snippet_seconds"], f"{name}: 'tadfuse'", "snippet_seconds")
@@ -554,9 +561,16 @@ def read_activitynet_ground_truth(
     return GroundTruth.from_activitynet(source, class_names=class_names)
 
 
-def write_activitynet_ground_truth(path: PathLike, ground_truth: GroundTruth) -> Path:
-    """Write ``ground_truth`` as ActivityNet JSON (with the tadfuse extensions). Returns the path."""
-    return atomic_write_json(path, ground_truth.to_activitynet())
+def write_activitynet_ground_truth(
+    path: PathLike, ground_truth: GroundTruth, *, provenance: Mapping[str, Any] | None = None
+) -> Path:
+    """Write ``ground_truth`` as ActivityNet JSON (with the tadfuse extensions, see
+    `GroundTruth.to_activitynet`) and ``"tadfuse": {"provenance": provenance_record(provenance)}``
+    (the tadfuse version, and the preset, configuration and inputs when given). Returns the
+    path."""
+    data = ground_truth.to_activitynet()
+    data.setdefault("tadfuse", {})["provenance"] = provenance_record(provenance)
+    return atomic_write_json(path, data)
 
 
 def read_ambiguous_list(path: PathLike) -> list[tuple[str, float, float]]:

@@ -48,7 +48,7 @@ import math
 import os
 import shutil
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Literal, Union
 
@@ -224,6 +224,7 @@ def _write(plan: _Plan, out_dir: PathLike, *, model: FeatureModel, seed: int, na
             out_dir, ground_truth=gt, video_labels=plan.video_labels,
             features=(feats(i) for i in videos), train_subset=train, test_subset=test,
             fps=plan.original_fps, extra={"synthetic": name, "seed": seed}, overwrite=overwrite,
+            provenance={"inputs": {"synthetic": name, "seed": seed, "feature_model": asdict(model)}},
         )
     raise ValueError(f"format must be 'wtalc' or 'folders', got {format!r}")
 

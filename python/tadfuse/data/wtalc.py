@@ -72,13 +72,13 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal, Union
 
 import numpy as np
 
-from tadfuse.annotations import GroundTruth, read_ambiguous_list
+from tadfuse.annotations import GroundTruth, atomic_write_json, provenance_record, read_ambiguous_list
 from tadfuse.data._base import (
     DataFormatError,
     FeatureStore,
@@ -486,6 +486,7 @@ def write_wtalc(
     overwrite: bool = False,
     train_subset: str | None = None,
     test_subset: str | None = None,
+    provenance: Mapping[str, Any] | None = None,
 ) -> Path:
     """Write a W-TALC bundle (the format of the module docstring); returns the bundle root.
 
@@ -497,7 +498,11 @@ def write_wtalc(
     in ``out_dir/<name>-Annotations/`` (W-TALC). A timebase other than 0.64 s is recorded in
     ``tadfuse_timebase.json`` (W-TALC-family code assumes 0.64 s and will not read it), and so are
     ``train_subset``/``test_subset`` when they differ from what `load_wtalc` would infer from the
-    subset names (W-TALC-family code trains on ``validation`` and tests on ``test``).
+    subset names (W-TALC-family code trains on ``validation`` and tests on ``test``). That file
+    is also written when ``provenance`` is given; whenever it is written it records
+    ``provenance`` (`tadfuse.annotations.provenance_record`: the tadfuse version, and the
+    inputs or settings given). A bundle that needs none of this is written exactly in the
+    released format, without it.
 
     ``out_dir`` must not hold a dataset of either layout unless ``overwrite``; with it, the
     old dataset's files (both layouts, see `tadfuse.data._base.prepare_dataset_dir`) are removed
@@ -553,8 +558,9 @@ def write_wtalc(
              "(tadfuse reads it; W-TALC-family code assumes 0.64 s)")
         record["snippet_seconds"] = snippet_seconds
     record.update(splits)
-    if record:
-        tb.write_text(json.dumps(record))
+    if record or provenance is not None:
+        record["provenance"] = provenance_record(provenance)
+        atomic_write_json(tb, record)
     if features is not None:
         save_object_array(feat_path, features)
     return out

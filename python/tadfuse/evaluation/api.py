@@ -5,13 +5,14 @@ scores them (`tadfuse.evaluation.metrics`)."""
 from __future__ import annotations
 
 import math
+import os
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Literal
 
 import numpy as np
 
-from tadfuse.annotations import GroundTruth, PathLike, detection_table
+from tadfuse.annotations import IN_MEMORY, GroundTruth, PathLike, detection_table, provenance_record
 from tadfuse.data import load_ground_truth
 from tadfuse.errors import EvaluationWarning, InvalidArgumentError
 from tadfuse.evaluation import anet, wtalc
@@ -41,6 +42,14 @@ def _check_thresholds(tiou_thresholds: Any, protocol: str) -> np.ndarray:
     return thr
 
 
+def _source(arg: Any, recorded: str) -> str:
+    """How the result names the ground truth it was given: the path given, the file it was
+    read from (a `GroundTruth` or dataset keeps it as ``source``), or ``"in-memory"``."""
+    if isinstance(arg, (str, os.PathLike)):
+        return str(arg)
+    return IN_MEMORY if recorded.startswith("<") else recorded
+
+
 def evaluate(
     ground_truth: GroundTruth | PathLike | Mapping[str, Any] | Any,
     predictions: Mapping[str, Proposals] | PathLike | Mapping[str, Any],
@@ -55,6 +64,7 @@ def evaluate(
     ambiguous: PathLike | Sequence[tuple[str, float, float]] | None = None,
     zero_map_bug: bool = False,
     integer_labels: Literal["name", "index"] = "name",
+    provenance: Mapping[str, Any] | None = None,
 ) -> EvalResult:
     """Detection mAP of ``predictions`` against ``ground_truth`` under a named protocol.
 
@@ -105,6 +115,11 @@ def evaluate(
         with derived class names that order is the sorted label set). Unmatched integer labels
         are ignored with a warning that mentions this option. Not used for ``Proposals``.
 
+    provenance
+        Recorded in the result's ``provenance`` (see `tadfuse.annotations.provenance_record`):
+        e.g. ``{"preset": ..., "config": {...}}``; its ``inputs`` are added to the ground-truth
+        and prediction sources that `evaluate` records itself.
+
     Returns
     -------
     EvalResult
@@ -126,6 +141,7 @@ def evaluate(
     if snippet_seconds is not None and not (math.isfinite(snippet_seconds) and snippet_seconds > 0):
         raise InvalidArgumentError(f"snippet_seconds must be a positive number, got {snippet_seconds}")
     thr = _check_thresholds(tiou_thresholds, protocol)
+    caller = dict(provenance_record(provenance))  # checked before any work
     gt_all = load_ground_truth(ground_truth)
     notes: list[str] = []
 
@@ -217,6 +233,11 @@ def evaluate(
         mAP = np.zeros_like(mAP)
         notes.append("zero_map_bug: mAP set to 0 because a class has no predictions "
                      "(reproducing the original W-TALC evaluator)")
+    inputs = {"ground_truth": _source(ground_truth, gt_all.source), "predictions": preds.source,
+              **caller.pop("inputs", {})}
+    record = {"tadfuse_version": caller.pop("tadfuse_version"), "inputs": inputs, **caller}
+    if preds.provenance is not None:
+        record["predictions_provenance"] = dict(preds.provenance)
     return EvalResult(
         protocol=protocol,
         tiou_thresholds=thr,
@@ -227,4 +248,5 @@ def evaluate(
         num_ground_truth=len(gt),
         num_predictions=scored,
         notes=tuple(notes),
+        provenance=record,
     )

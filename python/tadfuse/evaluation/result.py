@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
+from tadfuse.annotations import provenance_record
 from tadfuse.evaluation import anet, wtalc
 
 __all__ = ["EvalResult"]
@@ -37,6 +38,11 @@ class EvalResult:
       numbers can be checked to come from the same list.
     * ``num_ground_truth``: segments scored against; ``num_predictions``: predictions scored.
     * ``notes``: what was filtered or dropped, in words.
+    * ``provenance``: what produced the numbers (`tadfuse.annotations.provenance_record`): the
+      tadfuse version, ``inputs`` (``ground_truth`` and ``predictions``: a file path, or
+      ``"in-memory"``), the ``predictions_provenance`` a result file recorded, and what the
+      caller of `tadfuse.evaluation.evaluate` passed as ``provenance`` (e.g. preset and
+      configuration).
     """
 
     protocol: str
@@ -48,6 +54,7 @@ class EvalResult:
     num_ground_truth: int
     num_predictions: int
     notes: tuple[str, ...] = ()
+    provenance: dict[str, Any] = field(default_factory=provenance_record)
 
     @property
     def average_mAP(self) -> float:
@@ -94,7 +101,9 @@ class EvalResult:
         return self.table()
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready summary (fractions, not percentages)."""
+        """JSON-ready summary (fractions, not percentages): the protocol, thresholds, evaluated
+        video list and its digest, the numbers, the notes and ``provenance`` (with the tadfuse
+        version and the inputs). Holds no timestamp: equal evaluations give equal dicts."""
         return {
             "protocol": self.protocol,
             "subset": self.subset,
@@ -109,5 +118,6 @@ class EvalResult:
             "averages": self.averages,
             "ap_per_class": {k: v.tolist() for k, v in self.ap_per_class.items()},
             "notes": list(self.notes),
+            "provenance": self.provenance,
         }
 
