@@ -22,6 +22,7 @@ from tadfuse.annotations import (
     read_activitynet_ground_truth,
     read_activitynet_results,
     read_ambiguous_list,
+    snippets_to_seconds,
     write_activitynet_ground_truth,
     write_activitynet_results,
 )
@@ -424,6 +425,27 @@ def test_seconds_are_clipped_to_the_duration_snippets_are_not(tmp_path: Path) ->
         activitynet_results(props, gt.class_names, durations={"v": 10.2})
     with pytest.raises(ValueError, match="durations must be positive"):
         activitynet_results(props, gt.class_names, durations=0.0)
+
+
+def test_snippets_to_seconds() -> None:
+    s, e = snippets_to_seconds(np.array([0.0, 10.0, 20.0]), np.array([5.0, 30.0, 25.0]), 0.5, 1.0,
+                               np.array([np.nan, 12.0, 3.0]))
+    np.testing.assert_array_equal(s, [1.0, 6.0, 3.0])  # NaN: unknown duration, not clipped
+    np.testing.assert_array_equal(e, [3.5, 12.0, 3.0])
+    s, e = snippets_to_seconds(np.array([1.0]), np.array([2.0]), 0.64, 0.0)
+    assert s.tolist() == [0.64] and e.tolist() == [1.28]
+
+
+def test_small_helpers() -> None:
+    from tadfuse.evaluation.metrics import group_bounds
+
+    gt = GroundTruth.from_activitynet(_gt_json())
+    assert gt.video_indices(["v3", "nope", "v1"]).tolist() == [2, -1, 0]
+    assert gt.video_indices([]).dtype == np.int64
+    keys, starts = group_bounds(np.array([1, 1, 4, 7, 7, 7]))
+    assert keys.tolist() == [1, 4, 7] and starts.tolist() == [0, 2, 3, 6]
+    keys, starts = group_bounds(np.zeros(0, np.int64))
+    assert keys.size == 0 and starts.tolist() == [0]
 
 
 def test_writer_rejects_detections_before_zero() -> None:
