@@ -7,10 +7,14 @@ Layouts (seconds everywhere in files):
   [{"segment": [start_s, end_s], "label"}]}}}`` plus the optional tadfuse keys described in
   `GroundTruth.from_activitynet`.
 * Results (ActivityNet): ``{"version", "results": {video: [{"label", "score", "segment":
-  [start_s, end_s]}]}, "external_data"}``.
+  [start_s, end_s], "snippets": [start, end]}]}, "external_data", "tadfuse"}`` (``snippets`` and
+  the ``tadfuse`` block are tadfuse's, optional on reading; see `activitynet_results`).
 
 The package's own detections (`Proposals`) are in snippets; they become seconds with the
-video's timebase, ``seconds = snippets * snippet_seconds + offset_seconds``.
+video's timebase, ``seconds = snippets * snippet_seconds + offset_seconds`` (`snippets_to_seconds`),
+and result JSON written by tadfuse keeps the exact snippets beside the seconds. Readers check
+every field and name the file and entry at fault; every file written records its provenance
+(`provenance_record`). See docs/algorithms.md, "Result and ground-truth files".
 
 This module is the one home of these file formats: `tadfuse.data` (the dataset loaders) and
 `tadfuse.evaluation` (the metrics) both import it, and it imports neither

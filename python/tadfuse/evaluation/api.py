@@ -77,7 +77,11 @@ def evaluate(
     predictions
         ``{video_name: Proposals}`` (time in snippets, integer labels indexing the ground truth's
         ``class_names``), or an ActivityNet result JSON (path or dict; seconds; labels are class
-        names, see ``integer_labels``).
+        names, see ``integer_labels``; validated as `tadfuse.annotations.read_activitynet_results`
+        describes). ``anet`` converts `Proposals` to seconds clipped to the ground truth's known
+        durations; ``wtalc`` scores a file's exact ``snippets`` when it has them. Either way a
+        result file written by `tadfuse.annotations.write_activitynet_results` (with the
+        durations) scores exactly like the `Proposals` it was written from.
     tiou_thresholds
         IoU thresholds in (0, 1]. Default: 0.1:0.1:0.7 for ``wtalc``, 0.5:0.05:0.95 for ``anet``.
     protocol
