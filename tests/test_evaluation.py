@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 import warnings
 from pathlib import Path
@@ -868,15 +867,9 @@ def test_ground_truth_validation() -> None:
 
 
 def _run_cli(argv: list[str]) -> int:
-    from tadfuse.cli_commands import add_data_command, add_eval_command, add_plot_command
+    from helpers import run_cli
 
-    parser = argparse.ArgumentParser(prog="tadfuse")
-    sub = parser.add_subparsers()
-    add_eval_command(sub)
-    add_data_command(sub)
-    add_plot_command(sub)
-    args = parser.parse_args(argv)
-    return int(args.func(args))
+    return run_cli(argv)
 
 
 def test_eval_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

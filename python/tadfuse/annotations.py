@@ -687,7 +687,7 @@ class DetectionTable:
         read by name and might have been meant as positions (empty otherwise)."""
         if self.unknown_int_labels and integer_labels == "name":
             return (" (integer labels are matched by name, e.g. 3 is the class '3'; pass "
-                    "integer_labels='index' if they are positions in class_names)")
+                    "integer_labels='index' (CLI: --integer-labels index) if they are positions in class_names)")
         return ""
 
 

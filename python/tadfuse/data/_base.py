@@ -15,7 +15,7 @@ from typing import Any, Union
 import numpy as np
 
 from tadfuse.annotations import GroundTruth
-from tadfuse.errors import DataFormatError, DataWarning
+from tadfuse.errors import DataFormatError, DataWarning, InvalidArgumentError
 
 __all__ = [
     "DataFormatError",
@@ -444,13 +444,13 @@ class VideoDataset:
     def _subset_name(self, subset: str) -> str:
         name = {"train": self.train_subset, "test": self.test_subset}.get(subset, subset)
         if subset in ("train", "test") and not name:
-            raise ValueError(
+            raise InvalidArgumentError(
                 f"{self.source}: no {subset} subset: none of its subsets {self.gt.subset_counts()} has a "
-                f"known {subset} name; load it with {subset}_subset=NAME"
+                f"known {subset} name; load it with {subset}_subset=NAME (CLI: give the subset's own name)"
             )
         if name not in self.subsets:
             alias = f" ({subset} = {name!r})" if name != subset else ""
-            raise ValueError(f"{self.source}: no videos in subset {subset!r}{alias} (has {self.gt.subset_counts()})")
+            raise InvalidArgumentError(f"{self.source}: no videos in subset {subset!r}{alias} (has {self.gt.subset_counts()})")
         return name
 
     @property

@@ -44,6 +44,7 @@ from tadfuse.data._base import (
     warn_if_mixed,
 )
 from tadfuse.data.wtalc import WtalcDataset, load_wtalc, write_wtalc
+from tadfuse.errors import InvalidArgumentError
 
 __all__ = ["FolderDataset", "folders_to_wtalc", "load_folders", "write_folders", "wtalc_to_folders"]
 
@@ -126,7 +127,7 @@ def load_folders(
             msg = (f"{fdir}: {len(absent)} of {len(names)} videos in {ann_path} have no feature file, "
                    f"e.g. {absent[:3]}")
             if missing == "error":
-                raise DataFormatError(msg + " (pass missing='skip' to leave them out)")
+                raise DataFormatError(msg + " (pass missing='skip' (CLI: --missing skip) to leave them out)")
             warn(msg + "; these videos are skipped")
             gt = gt.select(videos=[v for v in names if v in have])
             names = list(gt.videos)
@@ -149,11 +150,13 @@ def load_folders(
         ss = dur / np.asarray([s[0] for s in store.shapes], np.float64)
         off = np.zeros(n_v)
     elif fps is not None or stride is not None:
-        if stride is None or not (np.isfinite(stride) and stride > 0):
-            raise ValueError(f"load_folders: stride (frames per snippet) must be a positive number, got {stride}")
+        if stride is None:
+            raise InvalidArgumentError("load_folders: fps= needs stride= (frames per snippet; CLI: --stride)")
+        if not (np.isfinite(stride) and stride > 0):
+            raise InvalidArgumentError(f"load_folders: stride (frames per snippet) must be a positive number, got {stride}")
         if fps is not None:
             if not (np.isfinite(fps) and fps > 0):
-                raise ValueError(f"load_folders: fps must be a positive number, got {fps}")
+                raise InvalidArgumentError(f"load_folders: fps must be a positive number, got {fps}")
             fps_v = np.full(n_v, float(fps))
         else:
             lacking = [v for v in names if "fps" not in db[v]]
@@ -266,7 +269,7 @@ def _check_not_source(paths: Sequence[Path | None], out_dir: PathLike) -> None:
     out = Path(out_dir).resolve()
     for p in paths:
         if p is not None and out in (p.resolve().parent, p.resolve()):
-            raise ValueError(f"{out_dir}: the output folder holds the source dataset ({p}); choose another one")
+            raise InvalidArgumentError(f"{out_dir}: the output folder holds the source dataset ({p}); choose another one")
 
 
 def warn_dropped_ambiguous(rows: Sequence[tuple[str, float, float]], out_dir: PathLike) -> None:

@@ -163,13 +163,14 @@ def _find_layout(root: Path) -> tuple[Path, str]:
     """Return (annotation folder, layout name) for a bundle root."""
     subs = sorted(p for p in root.glob("*-Annotations") if (p / "videoname.npy").is_file())
     if (root / "videoname.npy").is_file():
-        warn_if_mixed(root, f"the flat W-TALC files in {root} (pass annotation_dir= to read another)")
+        warn_if_mixed(root, f"the flat W-TALC files in {root} (pass annotation_dir= (CLI: --annotation-dir) to read another)")
         return root, "flat"
     if len(subs) == 1:
         warn_if_mixed(root, f"the W-TALC annotation folder {subs[0].name}/")
         return subs[0], "annotations-subfolder"
     if len(subs) > 1:
-        raise DataFormatError(f"{root}: several annotation folders {[p.name for p in subs]}; pass the one to use")
+        raise DataFormatError(f"{root}: several annotation folders {[p.name for p in subs]}; pass annotation_dir= "
+                              "(CLI: --annotation-dir) to choose one")
     raise DataFormatError(
         f"{root}: no W-TALC annotations found (looked for {root / 'videoname.npy'} and "
         f"{root / '<Name>-Annotations/videoname.npy'})"
@@ -187,10 +188,11 @@ def _find_features(root: Path, name: str | None) -> Path:
         return found[0]
     if not found:
         raise DataFormatError(
-            f"{root}: no '<Name>-I3D-JOINTFeatures.npy' feature file (pass features=PATH, or "
-            "features=False (CLI: --no-features) for annotations only)"
+            f"{root}: no '<Name>-I3D-JOINTFeatures.npy' feature file (pass features=PATH (CLI: "
+            "--features), or features=False (CLI: --no-features) for annotations only)"
         )
-    raise DataFormatError(f"{root}: several feature files {[p.name for p in found]}; pass name= or features=PATH")
+    raise DataFormatError(f"{root}: several feature files {[p.name for p in found]}; pass name= or features=PATH "
+                          "(CLI: --name or --features)")
 
 
 def _load_features(path: Path, names: Sequence[str], check_finite: bool) -> FeatureStore:
@@ -316,7 +318,7 @@ def load_wtalc(
     """
     root = Path(root)
     if not root.is_dir():
-        raise DataFormatError(f"{root}: not a directory")
+        raise DataFormatError(f"{root}: {'not a directory' if root.exists() else 'not found'}")
     if annotation_dir is not None:
         ann, layout = Path(annotation_dir), "custom"
         if not (ann / "videoname.npy").is_file():

@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from tadfuse.annotations import DetectionTable, GroundTruth, snippets_to_seconds
-from tadfuse.errors import InvalidArgumentError
+from tadfuse.errors import DataFormatError
 from tadfuse.evaluation.metrics import iou_continuous
 
 __all__ = ["ANET_TIOU_THRESHOLDS", "TITLE", "iou", "prepare"]
@@ -54,7 +54,7 @@ def prepare(
         rows = np.flatnonzero(in_list)
         bad = rows[~np.isfinite(ss_v[vidx[rows]])] if rows.size else rows
         if bad.size:
-            raise InvalidArgumentError(
+            raise DataFormatError(
                 f"predictions are in snippets, but the ground truth ({gt.source}) has no timebase for video "
                 f"{gt.videos[vidx[bad[0]]]!r}; pass snippet_seconds= (CLI: --snippet-seconds)"
             )

@@ -14,7 +14,7 @@ import numpy as np
 
 from tadfuse.annotations import IN_MEMORY, GroundTruth, PathLike, detection_table, provenance_record
 from tadfuse.data import load_ground_truth
-from tadfuse.errors import EvaluationWarning, InvalidArgumentError
+from tadfuse.errors import DataFormatError, EvaluationWarning, InvalidArgumentError
 from tadfuse.evaluation import anet, wtalc
 from tadfuse.evaluation.metrics import class_average_precision
 from tadfuse.evaluation.result import EvalResult
@@ -164,7 +164,7 @@ def evaluate(
     if protocol == "wtalc":
         gt = wtalc.evaluated_videos(gt, notes)
     if len(gt) == 0:
-        raise InvalidArgumentError(
+        raise DataFormatError(
             f"no ground-truth segments in the evaluated videos ({len(gt.videos)} videos, "
             f"source {gt_all.source}); nothing to evaluate"
         )
@@ -189,7 +189,7 @@ def evaluate(
         msg = (f"{int(outside.sum())} prediction(s) on {len(names)} video(s) outside the "
                f"evaluated list, e.g. {names[:3]}")
         if unknown_videos == "error":
-            raise InvalidArgumentError(msg + " (unknown_videos='error')")
+            raise DataFormatError(msg + " (unknown_videos='error'; CLI: --unknown-videos error)")
         if unknown_videos == "drop":
             keep &= ~outside
             _warn(msg + ": dropped")

@@ -30,7 +30,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from tadfuse.annotations import DetectionTable, GroundTruth, PathLike, read_ambiguous_list
-from tadfuse.errors import EvaluationWarning, InvalidArgumentError
+from tadfuse.errors import DataFormatError, EvaluationWarning
 from tadfuse.evaluation.metrics import group_bounds, iou_ranges
 
 __all__ = ["THUMOS14_TIOU_THRESHOLDS", "TITLE", "evaluated_videos", "iou", "prepare", "snap_trunc"]
@@ -82,7 +82,7 @@ def _check_recorded_timebase(
         bad = (np.isfinite(rec_ss) & (np.abs(rec_ss - used) > 1e-9 * used)) | (np.isfinite(rec_off) & (rec_off != 0))
     if bad.any():
         i = rows[int(np.flatnonzero(bad)[0])]
-        raise InvalidArgumentError(
+        raise DataFormatError(
             f"{table.source}: {int(bad.sum())} detection(s) (e.g. on {table.video[i]!r}) have 'snippets' written "
             f"with snippet_seconds={table.snippet_seconds[i]:g}, offset_seconds={table.offset_seconds[i]:g}, but the "
             f"wtalc protocol converts the ground truth ({gt.source}) with snippet_seconds={ss_v[vidx[i]]:g} and "
@@ -114,10 +114,10 @@ def prepare(
     else:
         ss_v = gt.snippet_seconds
         if np.any(gt.offset_seconds != 0):
-            raise InvalidArgumentError("the wtalc protocol needs offset_seconds == 0 (snippet 0 starts at 0 s)")
+            raise DataFormatError("the wtalc protocol needs offset_seconds == 0 (snippet 0 starts at 0 s)")
         if not np.all(np.isfinite(ss_v)):
             bad = int(np.flatnonzero(~np.isfinite(ss_v))[0])
-            raise InvalidArgumentError(
+            raise DataFormatError(
                 f"the wtalc protocol needs a timebase for every video; {gt.videos[bad]!r} has none "
                 f"in {gt.source}; pass snippet_seconds= (CLI: --snippet-seconds)"
             )
