@@ -422,8 +422,8 @@ def test_convert_in_the_wrong_direction(toy: Path, tmp_path: Path, capsys: pytes
 
 
 def test_export_gt(toy: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from tadfuse.annotations import GroundTruth
     from tadfuse.data import load_wtalc
-    from tadfuse.evaluation import GroundTruth
 
     ds = load_wtalc(toy, features=False)
     out = tmp_path / "gt" / "test.json"
@@ -475,7 +475,7 @@ def _tcam_folder(tmp_path: Path, *, background: bool = True, videos: int = 5, dt
 
 
 def _expected(folder: Path, cfg) -> dict[str, list[dict]]:
-    from tadfuse.evaluation import activitynet_results
+    from tadfuse.annotations import activitynet_results
     from tadfuse.tcam_io import read_tcam_folder
 
     tc = read_tcam_folder(folder)
@@ -496,12 +496,13 @@ def test_detect_writes_activitynet_detections(tmp_path: Path, capsys, monkeypatc
     assert n > 0 and f"wrote {out}: {n} detections in 5 videos (fusion, preset official)" in capsys.readouterr().out
     labels = {d["label"] for dets in data["results"].values() for d in dets}
     assert labels <= {"jump", "run", "swim"}  # never the background column
-    prov = data["tadfuse"]
+    prov = data["tadfuse"]["provenance"]
     assert prov["tadfuse_version"] == tadfuse.__version__ and prov["preset"] == "official"
-    assert prov["cas"] == str(folder.resolve()) and prov["cas_provenance"]["producer"] == "tests"
+    assert prov["inputs"]["cas"] == str(folder.resolve()) and prov["inputs"]["cas_provenance"]["producer"] == "tests"
     assert prov["config"]["postprocess"]["method"] == "fusion"
+    assert prov["config"] == tadfuse.config.get_preset("official").to_dict()
     # the file reads back through the validating reader, and scores against ground truth in seconds
-    from tadfuse.evaluation import read_activitynet_results
+    from tadfuse.annotations import read_activitynet_results
 
     assert read_activitynet_results(out)["results"] == data["results"]
 
@@ -528,7 +529,7 @@ def test_detect_configuration_options(tmp_path: Path, capsys, monkeypatch: pytes
         assert main(["detect", "--cas", str(folder), "--out", str(out), "--threads", "1", *extra]) == 0, extra
         data = json.loads(out.read_text())
         assert data["results"] == _expected(folder, want), extra
-        assert data["tadfuse"]["config"]["postprocess"] == want.to_dict(), extra
+        assert data["tadfuse"]["provenance"]["config"]["postprocess"] == want.to_dict(), extra
     capsys.readouterr()
     _user_error(capsys, main(["detect", "--cas", str(folder), "--out", str(out), "--postprocess", "nms",
                               "--set", "postprocess.method=fusion"]), "--postprocess nms and --set", "disagree")

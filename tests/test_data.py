@@ -11,12 +11,16 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import tadfuse
 from helpers import run_cli
+from tadfuse.annotations import GroundTruth
 from tadfuse.data import (
     THUMOS14_COMMONLY_EXCLUDED,
+    THUMOS14_QUIRKS,
     DataFormatError,
     DataWarning,
     FolderDataset,
+    VideoDataset,
     folders_to_wtalc,
     load_dataset,
     load_folders,
@@ -99,6 +103,48 @@ def test_real_annotation_quirks() -> None:
     assert int(np.sum(np.round(gt.start * f) >= np.round(gt.end * f))) == 17  # empty snippet ranges
     assert set(THUMOS14_COMMONLY_EXCLUDED) <= set(gt.videos)
     assert len(gt.select(exclude=THUMOS14_COMMONLY_EXCLUDED).videos) == 210
+
+
+_PAST_DURATION = {"video_validation_0000364": 2, "video_validation_0000856": 2, "video_test_0000270": 22,
+                  "video_test_0000814": 3, "video_test_0001081": 1}
+
+
+@pytest.mark.parametrize("where", [pytest.param("shared", marks=needs_shared), "shipped"])
+def test_real_segments_past_the_duration(where: str) -> None:
+    """30 segments in 5 videos end (and start) after their video's duration; 22 of them in
+    video_test_0000270, from 187.3 s on. The summary (``tadfuse data info``) reports them."""
+    ds = load_wtalc(REAL if where == "shared" else thumos14_annotation_dir(), features=False)
+    assert ds.gt.segments_past_duration() == _PAST_DURATION
+    i270 = ds.index("video_test_0000270")
+    _, segs = ds.segments(i270)
+    past = segs[:, 1] > ds.durations[i270]
+    assert past.sum() == 22 and len(segs) == 29 and segs[past, 0].min() == 187.3 and segs[past, 1].max() == 713.7
+    assert round(float(ds.durations[i270]), 1) == 176.2
+    gt = ds.gt
+    assert np.all(gt.start[gt.end > gt.durations[gt.video]] > gt.durations[gt.video][gt.end > gt.durations[gt.video]])
+    line = next(ln for ln in ds.summary().splitlines() if "past their video's duration" in ln)
+    assert "30 in 5 videos" in line and "video_test_0000270: 22" in line and "video_test_0001081: 1" in line
+    assert "22 of its 29" in THUMOS14_QUIRKS["video_test_0000270"]
+    assert "30 segments in 5 videos" in THUMOS14_QUIRKS["segments_past_duration"]
+    for video, n in _PAST_DURATION.items():
+        assert f"{video} ({n})" in THUMOS14_QUIRKS["segments_past_duration"]
+
+
+def test_segments_past_duration_counts() -> None:
+    gt = GroundTruth(videos=["a", "b", "c"], subsets=["s"] * 3, class_names=["x"], video=[0, 0, 1, 2, 2],
+                     label=[0] * 5, start=[0.0, 9.0, 1.0, 50.0, 0.0], end=[10.0, 10.5, 2.0, 60.0, 1.0],
+                     durations=[10.0, 5.0, np.nan])
+    assert gt.segments_past_duration() == {"a": 1}  # 10.0 is not past 10.0; c has no duration
+    ds = VideoDataset(ground_truth=gt, weak_labels=[["x"]] * 3, features=None, train_subset="", test_subset="s",
+                      source="mem")
+    assert "segments past their video's duration: 1 in 1 videos (a: 1)" in ds.summary()
+    ok = gt.select(videos=["b"])
+    assert "past their video's duration: none" in VideoDataset(
+        ground_truth=ok, weak_labels=[["x"]], features=None, train_subset="", test_subset="s", source="m").summary()
+    unknown = gt.select(videos=["c"])
+    assert "past their video's duration: unknown (no durations)" in VideoDataset(
+        ground_truth=unknown, weak_labels=[["x"]], features=None, train_subset="", test_subset="s",
+        source="m").summary()
 
 
 @needs_shared
@@ -298,6 +344,32 @@ def test_round_trip_wtalc_folders_wtalc(toy: Path, tmp_path: Path) -> None:
         wtalc_to_folders(a, folders)
 
 
+def test_written_dataset_json_records_provenance(toy: Path, tmp_path: Path) -> None:
+    """annotations.json and tadfuse_timebase.json record the tadfuse version and their inputs;
+    nothing time-dependent, so equal writes give equal files."""
+    a = load_wtalc(toy)
+    block = json.loads((wtalc_to_folders(a, tmp_path / "f") / "annotations.json").read_text())["tadfuse"]
+    assert block["provenance"] == {"tadfuse_version": tadfuse.__version__, "inputs": {"converted_from": str(toy)}}
+    load_folders(tmp_path / "f")  # the reader tolerates it
+    synth = [json.loads((make_toy(tmp_path / f"s{k}", num_videos=4, feature_dim=2, format="folders", seed=5)
+                         / "annotations.json").read_text()) for k in range(2)]
+    assert synth[0] == synth[1]
+    prov = synth[0]["tadfuse"]["provenance"]
+    assert prov["tadfuse_version"] == tadfuse.__version__
+    assert prov["inputs"]["synthetic"] == "Toy" and prov["inputs"]["seed"] == 5
+    assert prov["inputs"]["feature_model"]["feature_dim"] == 2
+    gt = a.gt
+    segs = [a.segments(i)[1].tolist() for i in range(len(a))]
+    labs = [[a.class_names[c] for c in a.segments(i)[0]] for i in range(len(a))]
+    out = write_wtalc(tmp_path / "w", name="T", videos=a.names, subsets=a.subsets, class_names=a.class_names,
+                      durations=gt.durations, segments=segs, segment_labels=labs,
+                      video_labels=[a.video_labels(i) for i in range(len(a))], features=None,
+                      provenance={"inputs": {"from": "test"}})
+    assert json.loads((out / "tadfuse_timebase.json").read_text()) == {
+        "provenance": {"tadfuse_version": tadfuse.__version__, "inputs": {"from": "test"}}}
+    assert load_wtalc(out, features=False).names == a.names
+
+
 def read_lines(ann: Path) -> list[str]:
     return (ann / "Ambiguous_test.txt").read_text().splitlines()
 
@@ -442,8 +514,9 @@ def test_wtalc_records_split_names_it_cannot_infer(tmp_path: Path) -> None:
     src = load_folders(_anet_root(tmp_path / "src", block=block))
     assert (src.train_subset, src.test_subset) == ("validation", "testing")
     out = folders_to_wtalc(src, tmp_path / "w")
-    assert json.loads((out / "tadfuse_timebase.json").read_text()) == {"train_subset": "validation",
-                                                                       "test_subset": "testing"}
+    assert json.loads((out / "tadfuse_timebase.json").read_text()) == {
+        "train_subset": "validation", "test_subset": "testing",
+        "provenance": {"tadfuse_version": tadfuse.__version__, "inputs": {"converted_from": str(src.source)}}}
     w = load_wtalc(out)
     assert (w.train_subset, w.test_subset) == ("validation", "testing")
     back = load_folders(wtalc_to_folders(w, tmp_path / "f"))

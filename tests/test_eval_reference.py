@@ -16,7 +16,11 @@ import warnings
 
 import numpy as np
 import pytest
-from tadfuse.evaluation import EvaluationWarning, GroundTruth, average_precision, evaluate
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+from tadfuse.annotations import GroundTruth, read_ambiguous_list
+from tadfuse.errors import EvaluationWarning
+from tadfuse.evaluation import average_precision, evaluate
 from tadfuse.proposals import Proposals
 
 # --------------------------------------------------------------------------------------------
@@ -37,8 +41,13 @@ def _voc_ap(prec: list[float], rec: list[float]) -> float:
     return total
 
 
-def _anet_reference(gt_json: dict, pred_json: dict, thresholds: list[float], subset: str):
-    """Returns (mAP per threshold, {class name: AP per threshold})."""
+def _anet_reference(gt_json: dict, pred_json: dict, thresholds: list[float], subset: str, ties: str = "official"):
+    """Returns (mAP per threshold, {class name: AP per threshold}).
+
+    ``ties="official"`` orders scores and tIoUs like the official code (descending ``argsort``,
+    which puts the *last* of equal values first for short lists); ``ties="stable"`` is tadfuse's
+    documented rule (equal scores keep their input order; the first of equal-tIoU ground truths
+    wins) and scores a zero-length union as tIoU 0 (the official code computes 0/0)."""
     class_index: dict[str, int] = {}
     gt_rows = []  # (video, start, end, class)
     for vid, entry in gt_json["database"].items():
@@ -60,7 +69,10 @@ def _anet_reference(gt_json: dict, pred_json: dict, thresholds: list[float], sub
         prs = [p for p in preds if p[3] == c]
         ap = [0.0] * n_t
         if prs:
-            order = np.array([p[4] for p in prs]).argsort()[::-1]
+            if ties == "official":
+                order = np.array([p[4] for p in prs]).argsort()[::-1]
+            else:
+                order = sorted(range(len(prs)), key=lambda i: -prs[i][4])
             prs = [prs[i] for i in order]
             locked = [[False] * len(gts) for _ in range(n_t)]
             tp = [[0] * len(prs) for _ in range(n_t)]
@@ -76,8 +88,11 @@ def _anet_reference(gt_json: dict, pred_json: dict, thresholds: list[float], sub
                     gs, ge = gts[j][1], gts[j][2]
                     inter = max(0.0, min(pe, ge) - max(ps, gs))
                     union = (ge - gs) + (pe - ps) - inter
-                    tious.append(inter / union)
-                ranked = np.array(tious).argsort()[::-1]
+                    tious.append(inter / union if union > 0 or ties == "official" else 0.0)
+                if ties == "official":
+                    ranked = np.array(tious).argsort()[::-1]
+                else:
+                    ranked = sorted(range(len(tious)), key=lambda r: -tious[r])
                 for t, thr in enumerate(thresholds):
                     for r in ranked:
                         if tious[r] < thr:
@@ -181,7 +196,7 @@ def _random_anet_case(rng: np.random.Generator):
                 a = anns[int(rng.integers(len(anns)))]
                 s = a["segment"][0] + float(rng.normal(0, 3))
                 e = a["segment"][1] + float(rng.normal(0, 3))
-                s, e = min(s, e), max(s, e)
+                s, e = max(0.0, min(s, e)), max(0.0, s, e)  # result files have no negative times
                 label = a["label"] if rng.random() < 0.8 else names[int(rng.integers(n_classes))]
             else:
                 s = float(rng.uniform(0, 100))
@@ -301,6 +316,125 @@ def test_wtalc_matches_reference_on_random_inputs(seed: int) -> None:
 
 
 # --------------------------------------------------------------------------------------------
+# Generated inputs (hypothesis): ties, zero-length and repeated values included
+# --------------------------------------------------------------------------------------------
+
+# Times on a 0.1 s grid and scores from a few values, so that equal scores, equal tIoUs and
+# shared boundaries are common; the references above then break ties like tadfuse documents.
+_TENTHS = st.integers(0, 1000).map(lambda k: k / 10)
+_SCORES = st.one_of(st.sampled_from([0.25, 0.5, 0.75]), st.floats(0, 1))
+
+
+@st.composite
+def _anet_cases(draw: st.DrawFn) -> tuple[dict, dict]:
+    names = [f"c{k}" for k in range(draw(st.integers(1, 3)))]
+    db, results = {}, {}
+    for v in range(draw(st.integers(1, 4))):
+        vid = f"v{v}"
+        anns = []
+        for _ in range(draw(st.integers(0, 4))):
+            s = draw(_TENTHS)
+            anns.append({"segment": [s, s + draw(st.integers(1, 200)) / 10], "label": draw(st.sampled_from(names))})
+        db[vid] = {"subset": draw(st.sampled_from(["validation", "validation", "training"])), "annotations": anns}
+        dets = []
+        for _ in range(draw(st.integers(0, 8))):
+            if anns and draw(st.booleans()):  # near a ground-truth segment, or exactly on it
+                a = draw(st.sampled_from(anns))
+                s = max(0.0, a["segment"][0] + draw(st.integers(-30, 30)) / 10)
+                e = max(s, a["segment"][1] + draw(st.integers(-30, 30)) / 10)
+                label = a["label"] if draw(st.booleans()) else draw(st.sampled_from(names))
+            else:
+                s = draw(_TENTHS)
+                e = s + draw(st.integers(0, 150)) / 10  # zero-length ones included
+                label = draw(st.sampled_from(names))
+            dets.append({"label": label, "score": draw(_SCORES), "segment": [s, e]})
+        results[vid] = dets
+    results["unknown_video"] = [{"label": names[0], "score": draw(_SCORES), "segment": [1.0, 5.0]}]
+    return {"database": db}, {"results": results}
+
+
+@given(case=_anet_cases())
+@settings(max_examples=150)
+def test_anet_matches_stable_reference_on_generated_inputs(case: tuple[dict, dict]) -> None:
+    gt, pred = case
+    present, _ = _used_labels_ok(gt, pred, "validation")
+    assume(present)
+    pred = {"results": {v: [d for d in ds if d["label"] in present] for v, ds in pred["results"].items()}}
+    thresholds = [0.1, 0.3, 0.5, 0.7, 1.0]
+    ref_map, ref_ap = _anet_reference(gt, pred, thresholds, "validation", ties="stable")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", EvaluationWarning)
+        res = evaluate(gt, pred, protocol="anet", subset="validation", tiou_thresholds=thresholds)
+    np.testing.assert_allclose(res.mAP, ref_map, rtol=0, atol=1e-12)
+    assert set(res.ap_per_class) == set(ref_ap)
+    for name, ap in ref_ap.items():
+        np.testing.assert_allclose(res.ap_per_class[name], ap, rtol=0, atol=1e-12)
+
+
+@st.composite
+def _wtalc_cases(draw: st.DrawFn):
+    classlist = [f"K{k}" for k in range(draw(st.integers(2, 4)))]
+    videonames, subsets, segs, labs = [], [], [], []
+    for v in range(draw(st.integers(1, 5))):
+        videonames.append(f"video_{v}")
+        subsets.append(draw(st.sampled_from(["test", "test", "validation"])))
+        starts = draw(st.lists(st.integers(0, 600), max_size=4))
+        segs.append([[a / 10, (a + draw(st.integers(0, 100))) / 10] for a in starts])  # sub-snippet ones too
+        labs.append([draw(st.sampled_from(classlist)) for _ in starts])
+    keep = [i for i in range(len(videonames)) if subsets[i] == "test" and segs[i]]
+    ambiguous = []
+    for i in keep:
+        if draw(st.booleans()):
+            a = draw(st.integers(0, 600)) / 10
+            ambiguous.append((videonames[i], a, a + draw(st.integers(1, 40)) / 10))
+    f = 25 / 16
+    preds_by_class: dict[int, list[list[float]]] = {}
+    props: dict[str, tuple[list, list, list, list]] = {videonames[i]: ([], [], [], []) for i in keep}
+    for k, i in enumerate(keep):
+        for _ in range(draw(st.integers(0, 8))):
+            if draw(st.booleans()):  # near a ground-truth segment, in (possibly fractional) snippets
+                j = draw(st.integers(0, len(segs[i]) - 1))
+                s = max(0.0, segs[i][j][0] * f + draw(st.integers(-8, 8)) / 4)
+                e = max(s, segs[i][j][1] * f + draw(st.integers(-8, 8)) / 4)
+                c = classlist.index(labs[i][j]) if draw(st.booleans()) else draw(st.integers(0, len(classlist) - 1))
+            else:
+                s = draw(st.integers(0, 400)) / 4
+                e = s + draw(st.integers(0, 60)) / 4
+                c = draw(st.integers(0, len(classlist) - 1))
+            score = draw(_SCORES)
+            preds_by_class.setdefault(c, []).append([k, s, e, score])
+            for col, val in zip(props[videonames[i]], (c, s, e, score)):
+                col.append(val)
+    return classlist, videonames, subsets, segs, labs, keep, ambiguous, preds_by_class, props
+
+
+@given(case=_wtalc_cases(), bug=st.booleans())
+@settings(max_examples=150)
+def test_wtalc_matches_reference_on_generated_inputs(case, bug: bool) -> None:
+    classlist, videonames, subsets, segs, labs, keep, ambiguous, preds_by_class, props = case
+    assume(keep)
+    gt = GroundTruth(
+        videos=videonames, subsets=subsets, class_names=classlist,
+        video=[i for i in range(len(videonames)) for _ in segs[i]],
+        label=[classlist.index(lab) for i in range(len(videonames)) for lab in labs[i]],
+        start=[s[0] for i in range(len(videonames)) for s in segs[i]],
+        end=[s[1] for i in range(len(videonames)) for s in segs[i]],
+        snippet_seconds=16 / 25,
+        ambiguous_video=[videonames.index(v) for v, _, _ in ambiguous],
+        ambiguous_start=[a for _, a, _ in ambiguous], ambiguous_end=[b for _, _, b in ambiguous],
+    )
+    thresholds = [0.1, 0.3, 0.5, 0.7, 1.0]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", EvaluationWarning)
+        res = evaluate(gt, {v: Proposals(*cols) for v, cols in props.items()}, protocol="wtalc",
+                       tiou_thresholds=thresholds, zero_map_bug=bug)
+    ref = [_wtalc_reference(videonames, subsets, segs, labs, classlist, preds_by_class, ambiguous, t,
+                            zero_map_bug=bug) for t in thresholds]
+    np.testing.assert_allclose(res.mAP, ref, rtol=0, atol=1e-12)
+    assert res.videos == tuple(videonames[i] for i in keep)
+
+
+# --------------------------------------------------------------------------------------------
 # Hand-computed cases
 # --------------------------------------------------------------------------------------------
 
@@ -384,7 +518,6 @@ def test_wtalc_matches_reference_on_real_thumos14_annotations() -> None:
     segments past the end, CliffDiving/Diving duplicates, the real ambiguous list) on 40 videos,
     with predictions near and away from the ground truth."""
     from tadfuse.data import load_wtalc, thumos14_annotation_dir
-    from tadfuse.evaluation import read_ambiguous_list
 
     ds = load_wtalc(thumos14_annotation_dir(), features=False)
     test = [int(i) for i in ds.test_indices]

@@ -8,21 +8,25 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from tadfuse.evaluation import (
-    EvalResult,
-    EvaluationWarning,
+import tadfuse
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from tadfuse.annotations import (
     GroundTruth,
     activitynet_results,
     as_ground_truth,
-    evaluate,
     proposals_by_video,
     proposals_from_activitynet,
+    provenance_record,
     read_activitynet_ground_truth,
     read_activitynet_results,
     read_ambiguous_list,
+    snippets_to_seconds,
     write_activitynet_ground_truth,
     write_activitynet_results,
 )
+from tadfuse.errors import DataFormatError, EvaluationWarning, InvalidArgumentError
+from tadfuse.evaluation import EvalResult, evaluate
 from tadfuse.proposals import Proposals
 
 
@@ -340,11 +344,155 @@ def test_proposals_in_snippets_equal_json_in_seconds() -> None:
         s = rng.uniform(0, 30, n).round(0)  # integral snippet bounds: the seconds round trip must not lose one
         props[v] = Proposals(rng.integers(0, 2, n), s, s + rng.integers(1, 20, n), rng.random(n))
     as_json = activitynet_results(props, gt.class_names, snippet_seconds=0.64)
+    seconds_only = {"results": {v: [{k: d[k] for k in ("label", "score", "segment")} for d in dets]
+                                for v, dets in as_json["results"].items()}}
     for proto in ("anet", "wtalc"):
         a = evaluate(gt, props, protocol=proto, tiou_thresholds=[0.1, 0.3, 0.5, 0.7])
-        b = evaluate(gt, as_json, protocol=proto, tiou_thresholds=[0.1, 0.3, 0.5, 0.7])
-        np.testing.assert_allclose(a.mAP, b.mAP, rtol=0, atol=1e-12)
+        for data in (as_json, seconds_only):  # with the exact snippets, and from seconds alone
+            b = evaluate(gt, data, protocol=proto, tiou_thresholds=[0.1, 0.3, 0.5, 0.7])
+            np.testing.assert_allclose(a.mAP, b.mAP, rtol=0, atol=1e-12)
         assert a.mAP.max() > 0
+
+
+def _one_segment_gt(snippets: int) -> GroundTruth:
+    """One test video with one segment of exactly ``snippets`` snippets of 0.64 s, from 0 s."""
+    return GroundTruth(videos=["v"], subsets=["test"], class_names=["x"], video=[0], label=[0], start=[0.0],
+                       end=[snippets * 0.64], snippet_seconds=0.64, ambiguous_video=[0],
+                       ambiguous_start=[500.0], ambiguous_end=[501.0])
+
+
+def test_exact_snippets_survive_the_result_json(tmp_path: Path) -> None:
+    """61.99999999999999 snippets covers range(0, 61) in memory; from seconds the wtalc snapping
+    would make it 62. Written with its exact snippets, the file scores exactly like memory."""
+    gt = _one_segment_gt(62)  # ground truth range(0, 62)
+    props = {"v": Proposals([0], [0.0], [61.99999999999999], [0.9])}
+    path = write_activitynet_results(tmp_path / "r.json", props, gt.class_names)
+    data = json.loads(path.read_text())
+    assert data["results"]["v"][0]["snippets"] == [0.0, 61.99999999999999]
+    thr = [61 / 62, 0.99]
+    memory = evaluate(gt, props, protocol="wtalc", tiou_thresholds=thr)
+    from_file = evaluate(gt, path, protocol="wtalc", tiou_thresholds=thr)
+    np.testing.assert_array_equal(memory.mAP, [1.0, 0.0])  # IoU 61/62
+    np.testing.assert_array_equal(from_file.mAP, memory.mAP)
+    for v in data["results"].values():
+        for d in v:
+            del d["snippets"]
+    snapped = evaluate(gt, data, protocol="wtalc", tiou_thresholds=thr)
+    np.testing.assert_array_equal(snapped.mAP, [1.0, 1.0])  # the seconds path snaps 61.999... onto 62
+    back = proposals_from_activitynet(path, gt.class_names)
+    assert back["v"] == props["v"]
+
+
+def test_snippets_must_match_the_timebase(tmp_path: Path) -> None:
+    gt = _one_segment_gt(10)
+    props = {"v": Proposals([0], [0.0], [10.0], [0.9])}
+    path = write_activitynet_results(tmp_path / "r.json", props, gt.class_names, snippet_seconds=0.5)
+    with pytest.raises(ValueError, match=r"snippet_seconds=0.5.*snippet_seconds=0.64"):
+        evaluate(gt, path, protocol="wtalc")
+    ok = evaluate(gt, path, protocol="wtalc", snippet_seconds=0.5, tiou_thresholds=[0.5])
+    assert ok.num_predictions == 1
+    offset = write_activitynet_results(tmp_path / "o.json", props, gt.class_names, offset_seconds=0.2)
+    with pytest.raises(ValueError, match="offset_seconds=0.2"):
+        evaluate(gt, offset, protocol="wtalc")
+    per_video = write_activitynet_results(tmp_path / "p.json", props, gt.class_names, snippet_seconds={"v": 0.64})
+    assert evaluate(gt, per_video, protocol="wtalc", tiou_thresholds=[0.5]).mAP[0] == 1.0
+
+
+def test_seconds_are_clipped_to_the_duration_snippets_are_not(tmp_path: Path) -> None:
+    """The official preset's last proposal ends one snippet past the features, which can pass
+    the video's end: the seconds are clipped to a known duration, the snippets kept."""
+    gt = GroundTruth(videos=["v", "w"], subsets=["test"] * 2, class_names=["x"], video=[0, 1], label=[0, 0],
+                     start=[5.0, 1.0], end=[10.0, 3.0], durations=[10.2, np.nan], snippet_seconds=0.64)
+    props = {"v": Proposals([0, 0], [8.0, 17.0], [16.0, 17.0], [0.9, 0.4]), "w": Proposals([0], [1.0], [40.0], [0.5])}
+    durations = {"v": 10.2, "w": float("nan")}
+    data = activitynet_results(props, gt.class_names, snippet_seconds=0.64, durations=durations)
+    v = data["results"]["v"]
+    assert v[0]["segment"] == [8.0 * 0.64, 10.2] and v[0]["snippets"] == [8.0, 16.0]
+    assert v[1]["segment"] == [10.2, 10.2] and v[1]["snippets"] == [17.0, 17.0]  # past the end: zero length
+    assert data["results"]["w"][0]["segment"] == [0.64, 40.0 * 0.64]  # unknown duration: not clipped
+    assert data["tadfuse"]["clipped_to_duration"] == 2
+    unclipped = activitynet_results(props, gt.class_names, snippet_seconds=0.64)
+    assert unclipped["results"]["v"][0]["segment"][1] == 16.0 * 0.64
+    assert unclipped["tadfuse"]["clipped_to_duration"] == 0
+    thr = np.linspace(0.1, 0.9, 9)
+    memory = evaluate(gt, props, subset="test", tiou_thresholds=thr)  # anet clips with the ground truth's durations
+    np.testing.assert_array_equal(memory.mAP, evaluate(gt, data, subset="test", tiou_thresholds=thr).mAP)
+    path = write_activitynet_results(tmp_path / "r.json", props, gt.class_names, snippet_seconds=0.64,
+                                     durations=durations)
+    assert proposals_from_activitynet(path, gt.class_names)["v"] == props["v"]  # the exact snippets come back
+    with pytest.raises(ValueError, match="durations has no entry for video 'w'"):
+        activitynet_results(props, gt.class_names, durations={"v": 10.2})
+    with pytest.raises(ValueError, match="durations must be positive"):
+        activitynet_results(props, gt.class_names, durations=0.0)
+
+
+def test_snippets_to_seconds() -> None:
+    s, e = snippets_to_seconds(np.array([0.0, 10.0, 20.0]), np.array([5.0, 30.0, 25.0]), 0.5, 1.0,
+                               np.array([np.nan, 12.0, 3.0]))
+    np.testing.assert_array_equal(s, [1.0, 6.0, 3.0])  # NaN: unknown duration, not clipped
+    np.testing.assert_array_equal(e, [3.5, 12.0, 3.0])
+    s, e = snippets_to_seconds(np.array([1.0]), np.array([2.0]), 0.64, 0.0)
+    assert s.tolist() == [0.64] and e.tolist() == [1.28]
+
+
+def test_small_helpers() -> None:
+    from tadfuse.evaluation.metrics import group_bounds
+
+    gt = GroundTruth.from_activitynet(_gt_json())
+    assert gt.video_indices(["v3", "nope", "v1"]).tolist() == [2, -1, 0]
+    assert gt.video_indices([]).dtype == np.int64
+    keys, starts = group_bounds(np.array([1, 1, 4, 7, 7, 7]))
+    assert keys.tolist() == [1, 4, 7] and starts.tolist() == [0, 2, 3, 6]
+    keys, starts = group_bounds(np.zeros(0, np.int64))
+    assert keys.size == 0 and starts.tolist() == [0]
+
+
+def test_writer_rejects_detections_before_zero() -> None:
+    with pytest.raises(ValueError, match=r"detections\['v'\]: row 1 starts before 0"):
+        activitynet_results({"v": Proposals([0, 0], [1.0, -0.5], [2.0, 3.0], [0.5, 0.5])}, ["x"])
+    with pytest.raises(ValueError, match="starts before 0"):
+        activitynet_results({"v": Proposals([0], [1.0], [2.0], [0.5])}, ["x"], offset_seconds=-1.0)
+
+
+_boundaries = st.floats(0, 500, allow_nan=False, allow_infinity=False)
+
+
+@st.composite
+def _detections(draw: st.DrawFn) -> dict[str, Proposals]:
+    out = {}
+    for v in ("a", "b"):
+        n = draw(st.integers(0, 6))
+        starts = [draw(_boundaries) for _ in range(n)]
+        ends = [s + draw(st.one_of(st.just(0.0), st.floats(0, 80), st.sampled_from([61.99999999999999, 1e-12])))
+                for s in starts]
+        out[v] = Proposals([draw(st.integers(0, 1)) for _ in range(n)], starts, ends,
+                           [draw(st.floats(0, 1)) for _ in range(n)])
+    return out
+
+
+@given(props=_detections(), snap_end=st.booleans())
+@settings(max_examples=60)
+def test_result_json_round_trip_is_exact(props: dict[str, Proposals], snap_end: bool) -> None:
+    """Any Proposals → result JSON text → back: the same Proposals, and the wtalc protocol (and
+    anet, with the same clipping) scores the file exactly like the detections in memory."""
+    gt = GroundTruth(videos=["a", "b"], subsets=["test"] * 2, class_names=["x", "y"], video=[0, 0, 1],
+                     label=[0, 1, 1], start=[0.0, 39.68, 3.2], end=[39.68, 80.0, 9.6],
+                     durations=[90.0, np.nan], snippet_seconds=0.64, ambiguous_video=[1],
+                     ambiguous_start=[200.0], ambiguous_end=[210.0])
+    text = json.dumps(activitynet_results(props, gt.class_names, durations={"a": 90.0, "b": np.nan}))
+    data = json.loads(text)
+    back = proposals_from_activitynet(data, gt.class_names)
+    for v in props:
+        assert back[v] == props[v]
+    thr = [0.1, 0.5, 61 / 62, 1.0]
+    for proto in ("wtalc", "anet"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", EvaluationWarning)
+            memory = evaluate(gt, props, protocol=proto, tiou_thresholds=thr)
+            from_file = evaluate(gt, data, protocol=proto, tiou_thresholds=thr)
+        np.testing.assert_array_equal(from_file.mAP, memory.mAP)
+        for c in memory.ap_per_class:
+            np.testing.assert_array_equal(from_file.ap_per_class[c], memory.ap_per_class[c])
 
 
 def test_snippets_need_a_timebase() -> None:
@@ -424,13 +572,38 @@ def test_ground_truth_json_round_trip(tmp_path: Path) -> None:
     assert as_ground_truth(str(path)).videos == gt.videos
 
 
+def test_ground_truth_sources(tmp_path: Path) -> None:
+    """`as_ground_truth` reads JSON and per-video folders; W-TALC folders (.npy files) are read by
+    `tadfuse.data.load_ground_truth`, which `evaluate` uses and which accepts every source."""
+    from tadfuse.data import load_ground_truth, load_wtalc, thumos14_annotation_dir
+
+    wtalc_dir = thumos14_annotation_dir()
+    with pytest.raises(ValueError, match="load_ground_truth"):
+        as_ground_truth(wtalc_dir)
+    gt = load_ground_truth(wtalc_dir)
+    assert len(gt.videos) == 412 and gt.source == str(wtalc_dir)
+    ds = load_wtalc(wtalc_dir, features=False)
+    assert load_ground_truth(ds) is ds.gt and as_ground_truth(ds) is ds.gt
+    folder = tmp_path / "folder"
+    write_activitynet_ground_truth(folder / "annotations.json", gt)
+    for read in (as_ground_truth, load_ground_truth):
+        back = read(folder)
+        assert back.videos == gt.videos and back.source == str(folder / "annotations.json")
+    assert load_ground_truth(_gt_json()).videos == ("v1", "v2", "v3", "t1")
+    with pytest.raises(TypeError, match="ground_truth must be"):
+        load_ground_truth(3.5)
+    res = evaluate(wtalc_dir, {}, protocol="wtalc", tiou_thresholds=[0.5])
+    assert len(res.videos) == 212
+
+
 def test_results_json_round_trip(tmp_path: Path) -> None:
     props = {"a": Proposals([1, 0], [0.0, 2.5], [4.0, 3.0], [0.5, 0.25]), "b": Proposals.empty()}
     path = write_activitynet_results(tmp_path / "r.json", props, ["x", "y"], snippet_seconds=0.5,
                                      external_data={"used": False})
     data = read_activitynet_results(path)
-    assert data["results"]["a"][0] == {"label": "y", "score": 0.5, "segment": [0.0, 2.0]}
+    assert data["results"]["a"][0] == {"label": "y", "score": 0.5, "segment": [0.0, 2.0], "snippets": [0.0, 4.0]}
     assert data["results"]["b"] == [] and data["external_data"] == {"used": False}
+    assert data["tadfuse"]["snippet_seconds"] == 0.5 and data["tadfuse"]["offset_seconds"] == 0.0
     back = proposals_from_activitynet(path, ["x", "y"], snippet_seconds=0.5)
     for v in props:
         for col in ("label", "start", "end", "score"):
@@ -439,6 +612,89 @@ def test_results_json_round_trip(tmp_path: Path) -> None:
     assert read_activitynet_results(tmp_path / "r2.json") == data
     with pytest.warns(EvaluationWarning, match="not in class_names"):
         assert len(proposals_from_activitynet(path, ["x"], snippet_seconds=0.5)["a"]) == 1
+
+
+_PROVENANCE = {"preset": "official", "config": {"postprocess": {"method": "fusion", "temperature": 0.2}},
+               "inputs": {"cas": "runs/cas.npz"}}
+
+
+def test_result_json_records_provenance(tmp_path: Path) -> None:
+    """The tadfuse version always; preset, configuration and inputs when given; in a top-level
+    'tadfuse' block that the readers (and the ActivityNet tools) tolerate; no timestamp."""
+    props = {"v1": Proposals([0], [0.0], [15.625], [0.9])}
+    path = write_activitynet_results(tmp_path / "r.json", props, ["jump", "run"], provenance=_PROVENANCE)
+    data = json.loads(path.read_text())
+    assert data["tadfuse"]["provenance"] == {"tadfuse_version": tadfuse.__version__, **_PROVENANCE}
+    assert set(data) == {"version", "results", "external_data", "tadfuse"}
+    assert read_activitynet_results(path) == data
+    again = write_activitynet_results(tmp_path / "r2.json", props, ["jump", "run"], provenance=_PROVENANCE)
+    assert again.read_bytes() == path.read_bytes()  # deterministic: nothing time-dependent
+    plain = activitynet_results(props, ["jump", "run"])
+    assert plain["tadfuse"]["provenance"] == {"tadfuse_version": tadfuse.__version__}
+    # an already built dict: given provenance replaces its own; a dict without one gets the version
+    built = write_activitynet_results(tmp_path / "b.json", _preds_json(), provenance={"preset": "paper"})
+    assert json.loads(built.read_text())["tadfuse"]["provenance"] == {"tadfuse_version": tadfuse.__version__,
+                                                                      "preset": "paper"}
+    kept = write_activitynet_results(tmp_path / "k.json", data)
+    assert json.loads(kept.read_text())["tadfuse"]["provenance"] == data["tadfuse"]["provenance"]
+    with pytest.raises(ValueError, match="apply to Proposals only"):
+        write_activitynet_results(tmp_path / "x.json", data, snippet_seconds=0.5)
+
+
+def test_eval_result_records_provenance(tmp_path: Path) -> None:
+    gt_path = tmp_path / "gt.json"
+    gt_path.write_text(json.dumps(_gt_json()))
+    props = {"v1": Proposals([0], [0.0], [15.625], [0.9])}
+    pred_path = write_activitynet_results(tmp_path / "r.json", props, ["jump", "run"], provenance=_PROVENANCE)
+    res = evaluate(gt_path, pred_path, subset="validation", tiou_thresholds=[0.5],
+                   provenance={"preset": "official", "inputs": {"run": "exp1"}})
+    d = res.to_dict()
+    assert d["provenance"] == {
+        "tadfuse_version": tadfuse.__version__,
+        "inputs": {"ground_truth": str(gt_path), "predictions": str(pred_path), "run": "exp1"},
+        "preset": "official",
+        "predictions_provenance": {"tadfuse_version": tadfuse.__version__, **_PROVENANCE},
+    }
+    assert d["protocol"] == "anet" and d["tiou_thresholds"] == [0.5] and d["video_list_sha1"] == res.video_list_digest
+    assert json.loads(json.dumps(d)) == d
+    assert evaluate(gt_path, pred_path, subset="validation", tiou_thresholds=[0.5],
+                    provenance={"preset": "official", "inputs": {"run": "exp1"}}).to_dict() == d  # no timestamps
+    memory = evaluate(GroundTruth.from_activitynet(_gt_json()), props, subset="validation", tiou_thresholds=[0.5],
+                      snippet_seconds=0.64)
+    assert memory.provenance == {"tadfuse_version": tadfuse.__version__,
+                                 "inputs": {"ground_truth": "in-memory", "predictions": "in-memory"}}
+    loaded = evaluate(GroundTruth.from_activitynet(gt_path), _preds_json(), subset="validation")
+    assert loaded.provenance["inputs"] == {"ground_truth": str(gt_path), "predictions": "in-memory"}
+    with pytest.raises(ValueError, match="provenance"):
+        evaluate(gt_path, pred_path, subset="validation", provenance={"tadfuse_version": "9"})
+
+
+@pytest.mark.parametrize("bad, message", [
+    (["preset"], "must be a mapping"),
+    ({1: "x"}, "keys must be strings"),
+    ({"tadfuse_version": "0"}, "recorded by tadfuse itself"),
+    ({"config": "official"}, r"provenance\['config'\] must be a dict"),
+    ({"inputs": ["a.json"]}, r"provenance\['inputs'\] must be a dict"),
+    ({"preset": 3}, "preset name"),
+    ({"seed": float("nan")}, "not JSON-serialisable"),
+    ({"files": {"a", "b"}}, "not JSON-serialisable"),
+])
+def test_provenance_is_checked(bad: object, message: str) -> None:
+    with pytest.raises(InvalidArgumentError, match=message):
+        provenance_record(bad)  # type: ignore[arg-type]
+    with pytest.raises(InvalidArgumentError, match=message):
+        activitynet_results({}, ["x"], provenance=bad)  # type: ignore[arg-type]
+
+
+def test_ground_truth_json_records_provenance(tmp_path: Path) -> None:
+    gt = GroundTruth.from_activitynet(_gt_json())
+    path = write_activitynet_ground_truth(tmp_path / "gt.json", gt, provenance={"inputs": {"from": "x.json"}})
+    data = json.loads(path.read_text())
+    assert data["tadfuse"]["provenance"] == {"tadfuse_version": tadfuse.__version__, "inputs": {"from": "x.json"}}
+    back = read_activitynet_ground_truth(path)
+    assert back.videos == gt.videos and back.class_names == gt.class_names
+    assert json.loads(write_activitynet_ground_truth(tmp_path / "g2.json", gt).read_text())["tadfuse"] == {
+        "provenance": {"tadfuse_version": tadfuse.__version__}}
 
 
 def test_proposals_by_video() -> None:
@@ -450,47 +706,123 @@ def test_proposals_by_video() -> None:
         proposals_by_video(batch, ["p"])
 
 
+_DB = '{"database": {"v": {"subset": "s", "annotations": [%s]}}}'
+_ANN = '{"label": "a", "segment": [0, 1]}'
+
+
 @pytest.mark.parametrize(
     "content, message",
     [
         ("{not json", "not valid JSON"),
         ('{"results": {}}', "missing key 'database'"),
-        ('{"database": {"v": {"annotations": []}}}', "missing key 'subset'"),
+        ('{"database": []}', "'database': must be an object"),
+        ('{"database": {"v": {"annotations": []}}}', r"database\['v'\]: missing key 'subset'"),
+        ('{"database": {"v": {"subset": 3, "annotations": []}}}', r"database\['v'\]: 'subset' must be"),
         ('{"database": {"v": {"subset": "s"}}}', "missing key 'annotations'"),
         ('{"database": {"v": {"subset": "s", "annotations": [{"label": "a"}]}}}', "'segment' and 'label'"),
-        ('{"database": {"v": {"subset": "s", "annotations": [{"label": "a", "segment": [5, 1]}]}}}', "before its start"),
-        ('{"database": {"v": {"subset": "s", "annotations": [{"label": "a", "segment": [1]}]}}}', r"\[start, end\]"),
+        (_DB % '{"label": "a", "segment": [5, 1]}', r"\['annotations'\]\[0\]: 'segment' end 1.0 is before its start"),
+        (_DB % '{"label": "a", "segment": [1]}', r"\[start, end\]"),
+        (_DB % '{"label": "a", "segment": [-1, 1]}', r"\['annotations'\]\[0\]: 'segment' starts before 0"),
+        (_DB % '{"label": "a", "segment": ["0", 1]}', "'segment' values must be numbers"),
+        (_DB % '{"label": "a", "segment": [true, 1]}', "'segment' values must be numbers"),
+        (_DB % '{"label": "a", "segment": [0, NaN]}', "'segment' must be finite"),
+        (_DB % (_ANN + ', {"label": true, "segment": [0, 1]}'), r"\['annotations'\]\[1\]: 'label' must be"),
+        (_DB % '{"label": 1.5, "segment": [0, 1]}', "'label' must be"),
+        (_DB % '{"label": "", "segment": [0, 1]}', "'label' must be"),
         ('{"database": {"v": {"subset": "s", "duration": "long", "annotations": []}}}', "'duration' must be a number"),
+        ('{"database": {"v": {"subset": "s", "duration": true, "annotations": []}}}', "'duration' must be a number"),
+        ('{"database": {"v": {"subset": "s", "duration": -3, "annotations": []}}}', "'duration' must be positive"),
+        ('{"database": {"v": {"subset": "s", "annotations": [], "ambiguous": [[3, 1]]}}}', "'ambiguous' end"),
+        ('{"database": {"v": {"subset": "s", "annotations": [], "ambiguous": 3}}}', "'ambiguous' must be a list"),
+        ('{"database": {"v": {"subset": "s", "annotations": []}, "v": {"subset": "s", "annotations": []}}}',
+         "'v' appears twice"),
+        ('{"class_names": "ab", "database": {}}', "'class_names' must be a list"),
+        ('{"class_names": ["a", "a"], "database": {}}', "lists 'a' twice"),
+        ('{"class_names": [null], "database": {}}', r"class_names\[0\]: 'label' must be"),
+        ('{"tadfuse": [], "database": {}}', "'tadfuse': must be an object"),
+        ('{"tadfuse": {"snippet_seconds": "0.64"}, "database": {}}', "'snippet_seconds' must be a number"),
+        ('{"tadfuse": {"snippet_seconds": 0}, "database": {}}', "'snippet_seconds' must be positive"),
+        ('{"tadfuse": {"snippet_seconds": 0.64, "offset_seconds": null}, "database": {}}', "'offset_seconds' must be"),
         ("[1, 2]", "must be a JSON object"),
     ],
 )
 def test_bad_ground_truth_files_name_the_file(tmp_path: Path, content: str, message: str) -> None:
     path = tmp_path / "gt.json"
     path.write_text(content)
-    with pytest.raises(ValueError, match=message) as info:
+    with pytest.raises(DataFormatError, match=message) as info:
         read_activitynet_ground_truth(path)
     assert str(path) in str(info.value)
+
+
+_RES = '{"results": {"v": [%s]}}'
+_DET = '{"label": "a", "score": 0.5, "segment": [0, 1]}'
 
 
 @pytest.mark.parametrize(
     "content, message",
     [
         ('{"database": {}}', "missing key 'results'"),
+        ('{"results": []}', "'results': must be an object"),
         ('{"results": {"v": {}}}', "must be a list"),
-        ('{"results": {"v": [{"label": "a", "score": 1}]}}', "missing key 'segment'"),
-        ('{"results": {"v": [{"label": "a", "segment": [0, 1]}]}}', "missing key 'score'"),
-        ('{"results": {"v": [{"label": "a", "score": NaN, "segment": [0, 1]}]}}', "'score' must be finite"),
-        ('{"results": {"v": [{"label": "a", "score": 1, "segment": [0, Infinity]}]}}', "must be finite"),
-        ('{"results": {"v": [{"label": "a", "score": 1, "segment": [3, 1]}]}}', "before its start"),
-        ('{"results": {"v": [{"label": [1], "score": 1, "segment": [0, 1]}]}}', "'label' must be"),
+        ('{"results": {"v": [], "v": []}}', "'v' appears twice"),
+        ('{"results": {"": []}}', "video names must be non-empty"),
+        (_RES % "3", r"results\['v'\]\[0\]: must be an object"),
+        (_RES % '{"label": "a", "score": 1}', "missing key 'segment'"),
+        (_RES % '{"label": "a", "segment": [0, 1]}', "missing key 'score'"),
+        (_RES % '{"score": 1, "segment": [0, 1]}', "missing key 'label'"),
+        (_RES % (_DET + ', {"label": "a", "score": "0.5", "segment": [0, 1]}'),
+         r"results\['v'\]\[1\]: 'score' must be a number, got '0.5'"),
+        (_RES % '{"label": "a", "score": true, "segment": [0, 1]}', r"results\['v'\]\[0\]: 'score' must be a number"),
+        (_RES % '{"label": "a", "score": null, "segment": [0, 1]}', "'score' must be a number"),
+        (_RES % '{"label": "a", "score": NaN, "segment": [0, 1]}', "'score' must be finite"),
+        (_RES % '{"label": "a", "score": 1e400, "segment": [0, 1]}', "'score' must be finite"),
+        (_RES % '{"label": "a", "score": 1, "segment": [0, Infinity]}', "'segment' must be finite"),
+        (_RES % '{"label": "a", "score": 1, "segment": [3, 1]}', r"results\['v'\]\[0\]: 'segment' end 1.0 is before"),
+        (_RES % '{"label": "a", "score": 1, "segment": [-0.5, 1]}', r"results\['v'\]\[0\]: 'segment' starts before 0"),
+        (_RES % '{"label": "a", "score": 1, "segment": [0, 1, 2]}', r"'segment' must be a list \[start, end\]"),
+        (_RES % '{"label": "a", "score": 1, "segment": "0-1"}', r"'segment' must be a list \[start, end\]"),
+        (_RES % '{"label": "a", "score": 1, "segment": ["0", 1]}', "'segment' values must be numbers"),
+        (_RES % '{"label": "a", "score": 1, "segment": [false, 1]}', "'segment' values must be numbers"),
+        (_RES % '{"label": [1], "score": 1, "segment": [0, 1]}', "'label' must be"),
+        (_RES % '{"label": true, "score": 1, "segment": [0, 1]}', "'label' must be"),
+        (_RES % '{"label": 2.0, "score": 1, "segment": [0, 1]}', "'label' must be"),
+        (_RES % '{"label": "", "score": 1, "segment": [0, 1]}', "'label' must be"),
+        (_RES % '{"label": null, "score": 1, "segment": [0, 1]}', "'label' must be"),
+        (_RES % '{"label": "a", "score": 1, "segment": [0, 1], "snippets": [3, 1]}',
+         r"results\['v'\]\[0\]: 'snippets' end 1.0 is before"),
+        (_RES % '{"label": "a", "score": 1, "segment": [0, 1], "snippets": [-1, 1]}', "'snippets' starts before 0"),
+        (_RES % '{"label": "a", "score": 1, "segment": [0, 1], "snippets": ["0", 1]}', "'snippets' values must be"),
+        (_RES % '{"label": "a", "score": 1, "segment": [0, 1], "snippets": [0, NaN]}', "'snippets' must be finite"),
+        (_RES % '{"label": "a", "score": 1, "segment": [0, 1], "snippets": 2}', r"'snippets' must be a list"),
+        ('{"results": {}, "tadfuse": {"snippet_seconds": "0.64"}}', "'snippet_seconds' must be a number"),
+        ('{"results": {}, "tadfuse": {"snippet_seconds": {"v": 0}}}', r"\['snippet_seconds'\]\['v'\]: .* positive"),
+        ('{"results": {}, "tadfuse": {"offset_seconds": true}}', "'offset_seconds' must be a number"),
+        ('{"results": {}, "tadfuse": {"provenance": []}}', "'provenance': must be an object"),
+        ('{"results": {}, "external_data": 3}', "'external_data': must be an object"),
+        ('{"results": {}, "tadfuse": "x"}', "'tadfuse': must be an object"),
     ],
 )
 def test_bad_result_files_name_the_file(tmp_path: Path, content: str, message: str) -> None:
     path = tmp_path / "pred.json"
     path.write_text(content)
-    with pytest.raises(ValueError, match=message) as info:
+    with pytest.raises(DataFormatError, match=message) as info:
         read_activitynet_results(path)
     assert str(path) in str(info.value)
+    with pytest.raises(DataFormatError, match=message):  # the evaluator reads it the same way
+        evaluate(_gt_json(), path, subset="validation")
+
+
+def test_result_reader_accepts_what_the_format_allows(tmp_path: Path) -> None:
+    """Integer scores and bounds, integer labels, zero-length segments, extra keys (ignored by
+    the ActivityNet tools) and numpy scalars in an in-memory dict are all valid."""
+    data = {"version": "VERSION 1.3", "external_data": {"used": False}, "tadfuse": {"anything": 1},
+            "results": {"v1": [{"label": "jump", "score": 1, "segment": [0, 10], "extra": "kept"},
+                               {"label": 3, "score": 0.5, "segment": [4.5, 4.5]},
+                               {"label": "run", "score": np.float32(0.25), "segment": [np.int64(19), np.float64(29)]}],
+                        "v2": []}}
+    assert read_activitynet_results(data) == data
+    res = _quiet_evaluate(_gt_json(), data, subset="validation", tiou_thresholds=[0.5])
+    assert res.num_predictions == 2  # the label 3 has no ground truth
 
 
 def test_missing_files(tmp_path: Path) -> None:
@@ -508,7 +840,13 @@ def test_ambiguous_list_parsing(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match=r"Ambiguous_test.txt:1: expected 'video start end'"):
         read_ambiguous_list(path)
     path.write_text("v 2.0 1.0\n")
-    with pytest.raises(ValueError, match="invalid interval"):
+    with pytest.raises(DataFormatError, match="invalid interval"):
+        read_ambiguous_list(path)
+    path.write_text("v 1.0 2.0\nv -1.0 2.0\n")
+    with pytest.raises(DataFormatError, match=r"Ambiguous_test.txt:2: invalid interval"):
+        read_ambiguous_list(path)
+    path.write_text("v nan 2.0\n")
+    with pytest.raises(DataFormatError, match="invalid interval"):
         read_ambiguous_list(path)
 
 

@@ -3,21 +3,18 @@
 Post-processing (Rust core): `extract_proposals`, `fuse`, `nms`, `soft_nms`, `detect`,
 `detect_batch`, configured by `PostprocessConfig.official()` / `.paper()`. Pseudo labels:
 `linpro_labels` / `linpro_labels_batch` (exact reduced LPs), `DeltaLabelStore` (Δ labels and
-the distillation loss; needs torch). Evaluation: `evaluate` (protocols `anet`, `wtalc`).
-Datasets: `tadfuse.data`. TCAMs saved for post-processing later: `write_tcam_meta`, `write_tcam`,
-`read_tcam_folder` (`tadfuse.tcam_io`). Time is in snippets.
+the distillation loss; needs torch). Evaluation: `evaluate` (protocols `anet`, `wtalc`;
+`tadfuse.evaluation`). Ground truth and result files: `GroundTruth`, `read_activitynet_results`,
+`write_activitynet_results` (`tadfuse.annotations`). TCAMs saved for post-processing later:
+`write_tcam_meta`, `write_tcam`, `read_tcam_folder` (`tadfuse.tcam_io`). Datasets:
+`tadfuse.data`. Time is in snippets.
 """
 
 from tadfuse import _core, data
+from tadfuse.annotations import GroundTruth, read_activitynet_results, write_activitynet_results
 from tadfuse.config import OFFICIAL_THRESHOLDS, PostprocessConfig
 from tadfuse.delta import DeltaLabelStore, DeltaSchedule, distillation_loss
-from tadfuse.evaluation import (
-    EvalResult,
-    GroundTruth,
-    evaluate,
-    read_activitynet_results,
-    write_activitynet_results,
-)
+from tadfuse.evaluation import EvalResult, evaluate
 from tadfuse.linpro import LinproStats, linpro_labels, linpro_labels_batch
 from tadfuse.postprocess import detect, detect_batch, extract_proposals, fuse, nms, soft_nms
 from tadfuse.proposals import SNIPPET_SECONDS, Proposals

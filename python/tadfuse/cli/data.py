@@ -151,9 +151,9 @@ def _has_wtalc(path: Path) -> bool:
 
 
 def _export_gt(args: argparse.Namespace) -> int:
+    from tadfuse.annotations import write_activitynet_ground_truth
     from tadfuse.data import load_folders
     from tadfuse.data._base import warn_if_mixed
-    from tadfuse.evaluation import write_activitynet_ground_truth
 
     path = Path(args.dataset)
     if _layout(path) == "folders":

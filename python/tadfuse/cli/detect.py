@@ -24,8 +24,7 @@ BATCH_VIDEOS = 256
 def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from tadfuse import __version__
-    from tadfuse.evaluation import activitynet_results, write_activitynet_results
+    from tadfuse.annotations import write_activitynet_results
     from tadfuse.postprocess import detect_batch
     from tadfuse.proposals import Proposals
     from tadfuse.tcam_io import read_tcam_folder
@@ -45,18 +44,11 @@ def run(args: argparse.Namespace) -> int:
         detections.update(zip((r.video for r in chunk), out))
         bar.update(len(chunk))
     bar.close()
-    data = activitynet_results(detections, meta.class_names, snippet_seconds=meta.snippet_seconds,
-                               offset_seconds=meta.offset_seconds)
-    # Provenance under "tadfuse" until write_activitynet_results takes provenance=.
-    data["tadfuse"] = {
-        "tadfuse_version": __version__,
-        "command": "tadfuse detect",
-        "preset": config.preset,
-        "config": config.to_dict(),
-        "cas": str(Path(args.cas).resolve()),
-        "cas_provenance": dict(meta.provenance),
-    }
-    path = write_activitynet_results(args.out, data)
+    provenance = {"preset": config.preset, "config": config.to_dict(),
+                  "inputs": {"command": "tadfuse detect", "cas": str(Path(args.cas).resolve()),
+                             "cas_provenance": dict(meta.provenance)}}
+    path = write_activitynet_results(args.out, detections, meta.class_names, snippet_seconds=meta.snippet_seconds,
+                                     offset_seconds=meta.offset_seconds, provenance=provenance)
     n = sum(len(p) for p in detections.values())
     print(f"wrote {path}: {n} detections in {len(detections)} videos "
           f"({config.postprocess.method}, preset {config.preset})")

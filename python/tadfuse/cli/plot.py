@@ -32,14 +32,15 @@ def _check_options(args: argparse.Namespace) -> None:
 def run(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from tadfuse.evaluation import as_ground_truth, proposals_from_activitynet, read_activitynet_results
+    from tadfuse.annotations import proposals_from_activitynet, read_activitynet_results
+    from tadfuse.data import load_ground_truth
     from tadfuse.proposals import SNIPPET_SECONDS
     from tadfuse.tcam_io import read_tcam_folder
     from tadfuse.viz import _matplotlib, save_timeline, timeline_rows_from_cas
 
     _check_options(args)
     _matplotlib()  # MissingExtraError before reading any input
-    gt = as_ground_truth(args.gt) if args.gt else None
+    gt = load_ground_truth(args.gt) if args.gt else None
     tcams = read_tcam_folder(args.cas) if args.cas else None
     cfg = resolve_config(args).postprocess if tcams is not None and not args.no_detect else None
 

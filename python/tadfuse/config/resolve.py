@@ -75,7 +75,7 @@ class Config:
 
     def to_toml(self) -> str:
         """The whole configuration as TOML that :func:`load_config` reads back to an equal value."""
-        from tadfuse import __version__
+        from tadfuse._core import __version__
 
         lines = [f"# tadfuse {__version__}: the resolved configuration (every setting)",
                  f"preset = {_toml_value(self.preset)}"]

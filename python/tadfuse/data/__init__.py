@@ -1,5 +1,5 @@
 """Datasets: the W-TALC bundle, per-video feature folders with ActivityNet-style JSON, and
-synthetic generators (DESIGN §3.9).
+synthetic generators (docs/algorithms.md, "Datasets").
 
 * `load_wtalc` — the W-TALC ``Thumos14reduced`` bundle (both layouts) → `WtalcDataset`.
 * `load_folders` — ``<video>.npy`` files + ActivityNet-style JSON, explicit timebase →
@@ -10,16 +10,24 @@ synthetic generators (DESIGN §3.9).
 
 Every dataset is a `VideoDataset`: ``names``, ``subsets``, ``class_names``, ``durations``,
 ``labels_multihot``, ``feature(i)``, ``split("train"|"test"|name)``, ``ground_truth(subset)``
-(a `tadfuse.evaluation.GroundTruth`, which `tadfuse.evaluation.evaluate` accepts directly).
+(a `tadfuse.annotations.GroundTruth`, which `tadfuse.evaluation.evaluate` accepts directly).
+`load_ground_truth` reads the ground truth of any source (dataset folders of both layouts,
+ActivityNet JSON, a dataset object).
+
 Time in annotations is in seconds; ``segments(i, "snippets")`` converts with the dataset's
 timebase.
+
+This package reads and writes annotation files through `tadfuse.annotations` and never imports
+`tadfuse.evaluation` (docs/architecture.md, "Annotations, evaluation and data").
 """
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
+from tadfuse.annotations import GroundTruth, as_ground_truth
 from tadfuse.data._base import (
     DataFormatError,
     DataWarning,
@@ -62,6 +70,19 @@ def load_dataset(path: str | os.PathLike[str], **kwargs: object) -> VideoDataset
     return load_wtalc(p, **kwargs)  # type: ignore[arg-type]
 
 
+def load_ground_truth(source: Any) -> GroundTruth:
+    """The ground truth of ``source``, without features: a dataset folder of either layout (a
+    per-video folder dataset's ``annotations.json``, or a W-TALC bundle or annotation folder,
+    read with ``load_wtalc(source, features=False)``), or anything
+    `tadfuse.annotations.as_ground_truth` accepts (a `GroundTruth`, a dataset object, an
+    ActivityNet ground-truth JSON path or dict)."""
+    if isinstance(source, (str, os.PathLike)):
+        p = Path(source)
+        if p.is_dir() and not (p / "annotations.json").is_file():
+            return load_wtalc(p, features=False).ground_truth()
+    return as_ground_truth(source)
+
+
 __all__ = [
     "SYNTH_KINDS",
     "THUMOS14_COMMONLY_EXCLUDED",
@@ -78,6 +99,7 @@ __all__ = [
     "folders_to_wtalc",
     "load_dataset",
     "load_folders",
+    "load_ground_truth",
     "load_wtalc",
     "make_thumos14_structured",
     "make_toy",

@@ -14,8 +14,8 @@ from typing import Any, Union
 
 import numpy as np
 
+from tadfuse.annotations import GroundTruth
 from tadfuse.errors import DataFormatError, DataWarning, InvalidArgumentError
-from tadfuse.evaluation import GroundTruth
 
 __all__ = [
     "DataFormatError",
@@ -518,6 +518,7 @@ class VideoDataset:
             f"  classes: {self.num_classes}",
             "  segments: " + ", ".join(f"{k}: {v}" for k, v in seg_per.items()),
             f"  ambiguous intervals: {self.gt.ambiguous_video.size}",
+            "  segments past their video's duration: " + self._past_duration_summary(),
         ]
         if self.features is not None:
             total = sum(s[0] for s in self.features.shapes)
@@ -529,6 +530,17 @@ class VideoDataset:
                      + (" ..." if ss.size > 4 else ""))
         lines += [f"  note: {n}" for n in self.notes]
         return "\n".join(lines)
+
+    def _past_duration_summary(self) -> str:
+        """``"30 in 5 videos (name: count, ...)"``, ``"none"``, or why it cannot be said."""
+        if not np.isfinite(self.durations).any():
+            return "unknown (no durations)"
+        past = self.gt.segments_past_duration()
+        if not past:
+            return "none"
+        listed = ", ".join(f"{v}: {n}" for v, n in list(past.items())[:8])
+        return (f"{sum(past.values())} in {len(past)} videos ({listed}{', ...' if len(past) > 8 else ''}); "
+                "kept as annotated")
 
     def __repr__(self) -> str:
         return (f"{type(self).__name__}(videos={len(self)}, classes={self.num_classes}, "

@@ -27,12 +27,13 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal, Union
 
 import numpy as np
 
+from tadfuse.annotations import GroundTruth, atomic_write_json, provenance_record
 from tadfuse.data._base import (
     DataFormatError,
     NpyFolderFeatures,
@@ -44,7 +45,6 @@ from tadfuse.data._base import (
 )
 from tadfuse.data.wtalc import WtalcDataset, load_wtalc, write_wtalc
 from tadfuse.errors import InvalidArgumentError
-from tadfuse.evaluation import GroundTruth, _atomic_write_json
 
 __all__ = ["FolderDataset", "folders_to_wtalc", "load_folders", "write_folders", "wtalc_to_folders"]
 
@@ -221,12 +221,15 @@ def write_folders(
     fps: Sequence[float] | np.ndarray | None = None,
     extra: dict[str, Any] | None = None,
     overwrite: bool = False,
+    provenance: Mapping[str, Any] | None = None,
 ) -> Path:
     """Write ``out_dir/features/<video>.npy`` (from ``features``, consumed one video at a time,
     in ``ground_truth.videos`` order) and ``out_dir/annotations.json``. The timebase must be one
     ``snippet_seconds``/``offset_seconds`` for all videos. ``out_dir`` must not hold a dataset of
     either layout unless ``overwrite``, which removes the old dataset's files (both layouts)
-    first. Returns ``out_dir``."""
+    first. The JSON's ``tadfuse`` block holds the timebase, the split names, ``extra`` and
+    ``provenance`` (`tadfuse.annotations.provenance_record`: the tadfuse version, and the
+    inputs or settings given). Returns ``out_dir``."""
     gt = ground_truth
     ss, off = np.unique(gt.snippet_seconds), np.unique(gt.offset_seconds)
     if ss.size != 1 or off.size != 1 or not np.isfinite(ss[0]):
@@ -255,8 +258,9 @@ def write_folders(
         "train_subset": train_subset,
         "test_subset": test_subset,
         **(extra or {}),
+        "provenance": provenance_record(provenance),
     }
-    _atomic_write_json(out / "annotations.json", data)
+    atomic_write_json(out / "annotations.json", data)
     return out
 
 
@@ -295,7 +299,7 @@ def wtalc_to_folders(source: WtalcDataset | PathLike, out_dir: PathLike, *, over
         out_dir, ground_truth=ds.gt, video_labels=[ds.video_labels(i) for i in range(len(ds))],
         features=(store[i] for i in range(len(ds))), train_subset=ds.train_subset,
         test_subset=ds.test_subset, fps=ds.original_fps,
-        extra={"converted_from": str(ds.source)}, overwrite=overwrite,
+        provenance={"inputs": {"converted_from": str(ds.source)}}, overwrite=overwrite,
     )
 
 
@@ -312,8 +316,8 @@ def folders_to_wtalc(
     The W-TALC format has a single timebase with snippet 0 at 0 s: every video must share one
     ``snippet_seconds`` and have ``offset_seconds == 0``, else `DataFormatError`. The features are
     pickled straight from the memory-mapped files. The train/test subset names are kept
-    (recorded in ``tadfuse_timebase.json`` when `load_wtalc` would not infer them). Returns the
-    bundle root.
+    (recorded in ``tadfuse_timebase.json`` when `load_wtalc` would not infer them), and so is the
+    source (``provenance``, in the same file). Returns the bundle root.
     """
     ds = source if isinstance(source, FolderDataset) else load_folders(source)
     if ds.features is None:
@@ -341,4 +345,5 @@ def folders_to_wtalc(
         features=[ds.features[i] for i in range(len(ds))], ambiguous=amb, original_fps=fps,
         snippet_seconds=float(ss[0]), layout=layout, overwrite=overwrite,
         train_subset=ds.train_subset or None, test_subset=ds.test_subset or None,
+        provenance={"inputs": {"converted_from": str(ds.source)}},
     )

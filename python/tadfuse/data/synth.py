@@ -48,17 +48,17 @@ import math
 import os
 import shutil
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Literal, Union
 
 import numpy as np
 from tqdm import tqdm
 
+from tadfuse.annotations import GroundTruth
 from tadfuse.data._base import DataFormatError, default_subsets
 from tadfuse.data.folders import warn_dropped_ambiguous, write_folders
 from tadfuse.data.wtalc import load_wtalc, thumos14_annotation_dir, write_wtalc
-from tadfuse.evaluation import GroundTruth
 from tadfuse.proposals import SNIPPET_SECONDS
 
 __all__ = ["SYNTH_KINDS", "FeatureModel", "make_thumos14_structured", "make_toy", "synthesize"]
@@ -224,6 +224,7 @@ def _write(plan: _Plan, out_dir: PathLike, *, model: FeatureModel, seed: int, na
             out_dir, ground_truth=gt, video_labels=plan.video_labels,
             features=(feats(i) for i in videos), train_subset=train, test_subset=test,
             fps=plan.original_fps, extra={"synthetic": name, "seed": seed}, overwrite=overwrite,
+            provenance={"inputs": {"synthetic": name, "seed": seed, "feature_model": asdict(model)}},
         )
     raise ValueError(f"format must be 'wtalc' or 'folders', got {format!r}")
 

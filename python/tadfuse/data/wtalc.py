@@ -39,10 +39,15 @@ For memory-mapped access convert it once to per-video folders (`tadfuse.data.wta
 
 Known quirks of the real THUMOS14 annotations (kept as released; see `THUMOS14_QUIRKS`):
 
-* ``video_test_0000270`` has an empty video-level label (``labels_all``) and its three
-  HammerThrow segments (665–714 s) lie past its 176 s duration. Segments past the duration also
-  occur in video_validation_0000364, video_validation_0000856, video_test_0000814 and
-  video_test_0001081.
+* ``video_test_0000270`` has an empty video-level label (``labels_all``), and 22 of its 29
+  HammerThrow segments (from 187.3 s on, up to 713.7 s) lie past its 176.2 s duration.
+* 30 segments in 5 videos lie past their video's duration (all of them start after it):
+  video_test_0000270 (22), video_test_0000814 (3, ThrowDiscus, 233.6–337.1 s of 181.2 s),
+  video_test_0001081 (1, Diving, 127.5–130.1 s of 117.2 s), video_validation_0000364 (2,
+  HighJump, 113.6–127.0 s of 112.6 s) and video_validation_0000856 (2, SoccerPenalty,
+  84.3–91.5 s of 83.1 s). They are kept as released; no feature covers them, so detections
+  from the features cannot reach them and they only lower recall. `VideoDataset.summary`
+  (``tadfuse data info``) counts such segments for any dataset.
 * ``video_test_0001496``: the video-level label is FrisbeeCatch while all its segments are
   labelled CricketShot; its content does not match its label.
 * Every CliffDiving segment is duplicated as a Diving segment (CliffDiving ⊂ Diving): Diving's
@@ -67,12 +72,13 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal, Union
 
 import numpy as np
 
+from tadfuse.annotations import GroundTruth, atomic_write_json, provenance_record, read_ambiguous_list
 from tadfuse.data._base import (
     DataFormatError,
     FeatureStore,
@@ -85,7 +91,6 @@ from tadfuse.data._base import (
     warn,
     warn_if_mixed,
 )
-from tadfuse.evaluation import GroundTruth, read_ambiguous_list
 from tadfuse.proposals import SNIPPET_SECONDS
 
 __all__ = [
@@ -101,8 +106,11 @@ PathLike = Union[str, "os.PathLike[str]"]
 
 #: Known problems of the THUMOS14 (W-TALC ``Thumos14reduced``) annotations, by video or class.
 THUMOS14_QUIRKS: dict[str, str] = {
-    "video_test_0000270": "empty video-level label; its 3 HammerThrow segments (665-714 s) lie "
-    "past its 176 s duration",
+    "video_test_0000270": "empty video-level label; 22 of its 29 HammerThrow segments (from 187.3 s "
+    "on, up to 713.7 s) lie past its 176.2 s duration",
+    "segments_past_duration": "30 segments in 5 videos lie past their video's duration: "
+    "video_test_0000270 (22), video_test_0000814 (3), video_test_0001081 (1), "
+    "video_validation_0000364 (2), video_validation_0000856 (2)",
     "video_test_0001496": "video-level label FrisbeeCatch, all segments labelled CricketShot; "
     "content mismatches its label",
     "CliffDiving": "every CliffDiving segment is duplicated as a Diving segment (CliffDiving ⊂ Diving): "
@@ -480,6 +488,7 @@ def write_wtalc(
     overwrite: bool = False,
     train_subset: str | None = None,
     test_subset: str | None = None,
+    provenance: Mapping[str, Any] | None = None,
 ) -> Path:
     """Write a W-TALC bundle (the format of the module docstring); returns the bundle root.
 
@@ -491,7 +500,11 @@ def write_wtalc(
     in ``out_dir/<name>-Annotations/`` (W-TALC). A timebase other than 0.64 s is recorded in
     ``tadfuse_timebase.json`` (W-TALC-family code assumes 0.64 s and will not read it), and so are
     ``train_subset``/``test_subset`` when they differ from what `load_wtalc` would infer from the
-    subset names (W-TALC-family code trains on ``validation`` and tests on ``test``).
+    subset names (W-TALC-family code trains on ``validation`` and tests on ``test``). That file
+    is also written when ``provenance`` is given; whenever it is written it records
+    ``provenance`` (`tadfuse.annotations.provenance_record`: the tadfuse version, and the
+    inputs or settings given). A bundle that needs none of this is written exactly in the
+    released format, without it.
 
     ``out_dir`` must not hold a dataset of either layout unless ``overwrite``; with it, the
     old dataset's files (both layouts, see `tadfuse.data._base.prepare_dataset_dir`) are removed
@@ -547,8 +560,9 @@ def write_wtalc(
              "(tadfuse reads it; W-TALC-family code assumes 0.64 s)")
         record["snippet_seconds"] = snippet_seconds
     record.update(splits)
-    if record:
-        tb.write_text(json.dumps(record))
+    if record or provenance is not None:
+        record["provenance"] = provenance_record(provenance)
+        atomic_write_json(tb, record)
     if features is not None:
         save_object_array(feat_path, features)
     return out

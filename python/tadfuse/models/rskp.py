@@ -114,13 +114,6 @@ class RSKP(nn.Module):
     def from_config_dict(cls, d: Mapping[str, Any]) -> RSKP:
         return cls(ModelConfig.from_dict(d))
 
-    @classmethod
-    def from_released(cls, path: str, preset: str = "official", **overrides: Any) -> RSKP:
-        """A released ``state_dict`` file; see :func:`~tadfuse.models.load_released_checkpoint`."""
-        from tadfuse.models.released import load_released_checkpoint
-
-        return load_released_checkpoint(path, preset, **overrides)
-
     # -- forward --------------------------------------------------------------------------------
 
     def _features(self, features: torch.Tensor) -> torch.Tensor:
