@@ -1,4 +1,4 @@
-"""Δ pseudo labels (DESIGN §3.6): a per-video store of pseudo-label generations, the schedule
+"""Δ pseudo labels (docs/algorithms.md, "Δ pseudo labels"): a per-video store of pseudo-label generations, the schedule
 that turns them into distillation targets, and the distillation loss.
 
 A *generation* ``G^t`` of a training video is its ``(length, C)`` LinPro label matrix computed at

@@ -1,7 +1,7 @@
 """LinPro pseudo labels: the paper's ℓ1 linear program, solved exactly on equivalence classes.
 
 For one video of ``l`` snippets and one class with fused instances ``(start, end, score)``
-(DESIGN §3.5), row ``k`` of the ``n × l`` matrix ``W`` is ``+1`` on the instance's inner snippets
+(docs/algorithms.md, "LinPro pseudo labels"), row ``k`` of the ``n × l`` matrix ``W`` is ``+1`` on the instance's inner snippets
 and ``-1`` on its two outer ranges; LinPro solves::
 
     minimise Σ_i g_i   subject to   W g = q (the fused scores),   0 ≤ g ≤ 1
