@@ -3,7 +3,7 @@
     python benches/compare.py            # prints the table recorded in benches/RESULTS.md
 
 1. THUMOS14-like detection (212 test videos, real durations and GT layout, 21-column TCAMs,
-   20 thresholds, official preset): `numpy_official.numpy_detect` per video vs
+   20 thresholds, official preset): `tadfuse.reference.numpy_official.numpy_detect` per video vs
    `tadfuse.detect_batch` with 1 and 2 threads.
 2. One class, 2,000 and 20,000 segments: fusion, hard NMS and soft-NMS, numpy loop vs tadfuse.
 Each row reports the best of several runs (min wall time), and outputs are checked to agree
@@ -25,7 +25,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import tadfuse
-from numpy_official import numpy_detect, numpy_fuse, numpy_nms, numpy_soft_nms
+from tadfuse.reference.numpy_official import numpy_detect, numpy_fuse, numpy_nms, numpy_soft_nms
 from workloads import one_class_segments, thumos14_like
 
 

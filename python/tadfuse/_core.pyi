@@ -9,6 +9,7 @@ import numpy.typing as npt
 __version__: str
 
 _F = npt.NDArray[np.float64]
+_F32 = npt.NDArray[np.float32]
 _I = npt.NDArray[np.int64]
 # (label, start, end, score, inner)
 _Columns = tuple[_I, _F, _F, _F, _F]
@@ -27,7 +28,7 @@ def soft_nms(
     columns: _VideoColumns, sigma: float, min_score: float, method: str, threshold: float, max_out: int | None
 ) -> _VideoColumns: ...
 def detect_batch(
-    cas_list: list[_F],
+    cas_list: list[_F | _F32],
     score_list: list[_F],
     *,
     thresholds: _F,
@@ -46,8 +47,11 @@ def detect_batch(
     min_score: float,
     soft_method: str,
     max_out: int | None,
+    exact: bool,
     num_threads: int | None,
-) -> list[_Columns]: ...
+) -> tuple[list[_Columns], list[int]]:
+    """Detections per video and, per video, the fused groups that exact mode computed with the
+    shifted form. Exact fusion calls ``numpy.exp`` (with the GIL) between its two passes."""
 
 # LinPro partition (rust/python/partition.rs). Index arrays are int64 with -1 for "none";
 # times in snippets; every array returned is fresh.

@@ -6,6 +6,8 @@ pub mod extract;
 pub mod fusion;
 pub mod nms;
 pub mod overlap;
+pub mod pairwise;
 pub mod partition;
+pub mod released;
 pub mod segments;
 pub mod template;

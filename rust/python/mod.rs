@@ -3,15 +3,29 @@
 
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
+use pyo3::types::PyType;
 
 use crate::core::error::CoreError;
 
 mod partition;
 mod postprocess;
 
-/// Core errors become `ValueError`s whose message starts with the argument's name.
+/// Core errors become `tadfuse.errors.InvalidArgumentError` (a `ValueError`; plain `ValueError`
+/// if that module cannot be imported), the message starting with the argument's name. The class
+/// is looked up when an error happens, so the extension does not depend on import order.
 pub(crate) fn value_error(e: CoreError) -> PyErr {
-    PyValueError::new_err(e.to_string())
+    let msg = e.to_string();
+    Python::attach(|py| {
+        let class = py
+            .import("tadfuse.errors")
+            .and_then(|m| m.getattr("InvalidArgumentError"))
+            .ok()
+            .and_then(|c| c.cast_into::<PyType>().ok());
+        match class {
+            Some(class) => PyErr::from_type(class, msg),
+            None => PyValueError::new_err(msg),
+        }
+    })
 }
 
 /// Borrowed slice of a numpy array, or a `TypeError` naming the argument.

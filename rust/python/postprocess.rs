@@ -1,12 +1,11 @@
 //! Bindings of extraction, fusion, NMS, soft-NMS and the batched detection pipeline.
 
-use numpy::{IntoPyArray, PyArray1, PyReadonlyArray1, PyReadonlyArray2, PyUntypedArrayMethods};
+use numpy::{IntoPyArray, PyArray1, PyArrayMethods, PyReadonlyArray1, PyReadonlyArray2, PyUntypedArrayMethods};
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 
 use super::{slice, value_error};
 use crate::core::batch::{self, apply_grouped, Cas, DetectConfig, Grouped, Method};
-use crate::core::error::CoreError;
 use crate::core::extract::{self, ExtractParams, ExtractPreset};
 use crate::core::fusion::{FuseParams, Weight};
 use crate::core::nms::{Decay, NmsParams, SoftNmsParams};
@@ -110,10 +109,37 @@ fn run_grouped<'py>(py: Python<'py>, columns: &Input<'_>, method: Method) -> PyR
     Ok(grouped_to_numpy(py, out))
 }
 
-fn cas_view<'a>(arg: &str, cas: &'a PyReadonlyArray2<'_, f64>) -> PyResult<Cas<'a>> {
+/// A borrowed `(l, k)` float64 matrix: `(values, l, k)`.
+fn matrix<'a>(arg: &str, cas: &'a PyReadonlyArray2<'_, f64>) -> PyResult<(&'a [f64], usize, usize)> {
     let shape = cas.shape();
     let data = cas.as_slice().map_err(|_| PyTypeError::new_err(format!("`{arg}` must be a C-contiguous 2-D array")))?;
-    Ok(Cas { data, l: shape[0], k: shape[1] })
+    Ok((data, shape[0], shape[1]))
+}
+
+/// A TCAM as `detect_batch` takes it: float64, or float32 (kept as float32 for exact mode).
+#[derive(FromPyObject)]
+enum CasArray<'py> {
+    F64(PyReadonlyArray2<'py, f64>),
+    F32(PyReadonlyArray2<'py, f32>),
+}
+
+impl CasArray<'_> {
+    fn view(&self) -> PyResult<Cas<'_>> {
+        let contiguous = || PyTypeError::new_err("`cas` must be a C-contiguous 2-D float32 or float64 array");
+        Ok(match self {
+            CasArray::F64(a) => Cas::f64(a.as_slice().map_err(|_| contiguous())?, a.shape()[0], a.shape()[1]),
+            CasArray::F32(a) => Cas::f32(a.as_slice().map_err(|_| contiguous())?, a.shape()[0], a.shape()[1]),
+        })
+    }
+}
+
+/// `np.exp(x, out=x)` on a copy of `x`, written back: exact mode takes the released weights from
+/// the NumPy in use, whose `exp` is not the C library's on every CPU.
+fn numpy_exp_in_place(py: Python<'_>, x: &mut [f64]) -> PyResult<()> {
+    let arr = PyArray1::from_slice(py, x);
+    py.import("numpy")?.getattr("exp")?.call1((&arr, &arr))?;
+    x.copy_from_slice(arr.readonly().as_slice()?);
+    Ok(())
 }
 
 #[pyfunction]
@@ -127,14 +153,15 @@ fn extract_proposals<'py>(
     preset: &str,
     alpha: f64,
 ) -> PyResult<Columns<'py>> {
-    let view = cas_view("cas", &cas)?;
+    let (data, l, k) = matrix("cas", &cas)?;
     let params = ExtractParams {
         thresholds: slice("thresholds", &thresholds)?.to_vec(),
         min_length,
         preset: preset_of(preset, alpha)?,
+        exact: false,
     };
     let classes = classes.as_ref().map(|c| slice("classes", c)).transpose()?;
-    let out = py.detach(|| extract::extract(view.data, view.l, view.k, classes, &params)).map_err(value_error)?;
+    let out = py.detach(|| extract::extract(data, l, k, classes, &params)).map_err(value_error)?;
     Ok(to_numpy(py, out))
 }
 
@@ -181,12 +208,12 @@ fn soft_nms<'py>(
 #[pyo3(signature = (
     cas_list, score_list, *, thresholds, class_threshold, min_length, preset, alpha, method,
     temperature, threshold, overlap, weight, template, dof, sigma, min_score, soft_method,
-    max_out, num_threads
+    max_out, exact, num_threads
 ))]
 #[allow(clippy::too_many_arguments)]
 fn detect_batch<'py>(
     py: Python<'py>,
-    cas_list: Vec<PyReadonlyArray2<'py, f64>>,
+    cas_list: Vec<CasArray<'py>>,
     score_list: Vec<PyReadonlyArray1<'py, f64>>,
     thresholds: PyReadonlyArray1<'py, f64>,
     class_threshold: f64,
@@ -204,8 +231,9 @@ fn detect_batch<'py>(
     min_score: f64,
     soft_method: &str,
     max_out: Option<usize>,
+    exact: bool,
     num_threads: Option<usize>,
-) -> PyResult<Vec<Columns<'py>>> {
+) -> PyResult<(Vec<Columns<'py>>, Vec<usize>)> {
     let method = match method {
         "fusion" => Method::Fusion(fuse_params(temperature, threshold, overlap, weight, template, dof)?),
         "nms" => Method::Nms(NmsParams { threshold, overlap: overlap_of(overlap)? }),
@@ -217,17 +245,22 @@ fn detect_batch<'py>(
             thresholds: slice("thresholds", &thresholds)?.to_vec(),
             min_length,
             preset: preset_of(preset, alpha)?,
+            exact,
         },
         class_threshold,
         method,
     };
-    let videos = cas_list.iter().map(|c| cas_view("cas", c)).collect::<PyResult<Vec<_>>>()?;
+    let videos = cas_list.iter().map(CasArray::view).collect::<PyResult<Vec<_>>>()?;
     let scores = score_list.iter().map(|s| slice("video_scores", s)).collect::<PyResult<Vec<_>>>()?;
-    let out = py
-        .detach(|| batch::with_threads(num_threads, || batch::detect_batch(&videos, &scores, &cfg)))
-        .and_then(|r: Result<Vec<Segments>, CoreError>| r)
+    let mut prepared = py
+        .detach(|| batch::with_threads(num_threads, || batch::prepare_batch(&videos, &scores, &cfg)))
+        .and_then(|r| r)
         .map_err(value_error)?;
-    Ok(out.into_iter().map(|s| to_numpy(py, s)).collect())
+    if let Some(args) = prepared.exp_arguments() {
+        numpy_exp_in_place(py, args)?;
+    }
+    let out = py.detach(|| batch::with_threads(num_threads, || prepared.finish())).map_err(value_error)?;
+    Ok((out.detections.into_iter().map(|s| to_numpy(py, s)).collect(), out.shifted_groups))
 }
 
 pub(super) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
