@@ -5,7 +5,9 @@
 1. THUMOS14-like detection (212 test videos, real durations and GT layout, 21-column TCAMs,
    20 thresholds, official preset): `tadfuse.reference.numpy_official.numpy_detect` per video vs
    `tadfuse.detect_batch` with 1 and 2 threads.
-2. One class, 2,000 and 20,000 segments: fusion, hard NMS and soft-NMS, numpy loop vs tadfuse.
+2. Exact mode (`PostprocessConfig.official(exact=True)`) against the fast official path on the same
+   212 videos, float64 and float32 TCAMs, fusion and NMS, one thread: the cost of bit-exactness.
+3. One class, 2,000 and 20,000 segments: fusion, hard NMS and soft-NMS, numpy loop vs tadfuse.
 Each row reports the best of several runs (min wall time), and outputs are checked to agree
 before anything is timed.
 """
@@ -96,6 +98,24 @@ def main() -> None:
     print(row("detect, 212 videos, 2 threads", t_np, t_2))
     print(f"| 2 threads vs 1 thread | | | {t_1 / t_2:8.2f}x |")
     print(f"| videos / s (1 thread) | {len(videos) / t_np:10.0f} | {len(videos) / t_1:10.0f} | |")
+
+    # Exact mode vs the fast path: interleaved rounds, as above.
+    print()
+    print("| exact mode vs fast path (1 thread) | fast | exact | exact / fast |")
+    print("|---|---|---|---|")
+    cas32 = [c.astype(np.float32) for c in cas]
+    for name, tcams in (("float64", cas), ("float32", cas32)):
+        for method in ("fusion", "nms"):
+            fast = functools.partial(tadfuse.detect_batch, tcams, scores, cfg.replace(method=method), num_threads=1)
+            exact = functools.partial(tadfuse.detect_batch, tcams, scores, cfg.replace(method=method, exact=True),
+                                      num_threads=1)
+            t_fast = t_exact = float("inf")
+            for _ in range(5):
+                t_fast = min(t_fast, best_time(fast, min_total=0.3))
+                t_exact = min(t_exact, best_time(exact, min_total=0.3))
+            print(f"| detect {method}, {name} TCAMs | {t_fast * 1e3:9.3f} ms | {t_exact * 1e3:9.3f} ms | "
+                  f"{t_exact / t_fast:6.2f}x |")
+    print()
 
     for n in (2_000, 20_000):
         seg = one_class_segments(n, args.seed)

@@ -18,14 +18,11 @@ import pytest
 import tadfuse
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from tadfuse.data import thumos14_annotation_dir
-from tadfuse.demo import tcam_from_segments
 from tadfuse.errors import ConfigError, InvalidArgumentError, InvalidTypeError, TadfuseWarning
 from tadfuse.reference import released
+from tadfuse.reference.workload import TIOUS, released_path, thumos14_test_tcams
 
-TIOUS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7)
 EXACT = tadfuse.PostprocessConfig.official(exact=True)
-NUM_CLASSES = 21  # 20 THUMOS14 classes + background (never evaluated)
 
 
 # --------------------------------------------------------------------------------------------
@@ -238,70 +235,76 @@ def test_fast_path_float32_equals_float64_conversion():
 
 @pytest.fixture(scope="module")
 def thumos():
-    """Generated TCAMs for the 212 THUMOS14 test videos: real lengths and ground truth planted
-    as bumps, a few spurious classes; float64 and their float32 roundings."""
-    folder = thumos14_annotation_dir()
-    ann = released.load_test_annotations(folder)
-    names = [v.decode() if isinstance(v, bytes) else str(v) for v in np.load(folder / "videoname.npy", allow_pickle=True)]
-    duration = np.load(folder / "duration.npy", allow_pickle=True).ravel()
-    rng = np.random.default_rng(2023)
-    cas64, vs64 = [], []
-    for name, segs, labs in zip(ann.video_names, ann.segments, ann.labels):
-        length = max(1, int(float(duration[names.index(name)]) * released.FACTOR))
-        seg = np.asarray(segs, float).reshape(-1, 2) * released.FACTOR
-        lab = np.array([ann.classlist.index(x) for x in labs])
-        v = tcam_from_segments(length, NUM_CLASSES, lab, np.floor(seg[:, 0]), np.ceil(seg[:, 1]), rng)
-        scores = v.video_scores.copy()
-        scores[rng.choice(20, 2, replace=False)] = rng.uniform(0.0, 0.4, 2)  # spurious classes
-        scores[20] = 0.0
-        cas64.append(v.cas)
-        vs64.append(scores)
-    return ann, folder, cas64, vs64
+    return thumos14_test_tcams(2023)
 
 
-def _released_path(ann, cas, vs, fusion):
-    """Per-(video, class) released detections, and the released mAP (percent) per tIoU."""
-    per_video: list[np.ndarray] = []
-    by_class: dict[int, list[list[float]]] = {c: [] for c in ann.evaluated_classes()}
-    for i, (x, s) in enumerate(zip(cas, vs)):
-        parts = []
-        for c in range(x.shape[1]):
-            dets = released.video_class_detections(x[:, c], s[c], i, tadfuse.OFFICIAL_THRESHOLDS, fusion=fusion)
-            if dets is None:
-                continue
-            if c in by_class:
-                by_class[c] += dets
-            table = np.array(dets, dtype=np.float64).reshape(-1, 4)
-            if fusion:  # tadfuse orders each class's fused rows by score (stable in pick order)
-                table = table[np.argsort(-table[:, 3], kind="stable")]
-            parts.append(np.column_stack([np.full(len(table), c), table]))
-        per_video.append(np.concatenate(parts) if parts else np.zeros((0, 5)))
-    seg = released.rank_and_filter(by_class, ann)
-    return per_video, np.array([released.loc_map(seg, ann, t) for t in TIOUS])
-
-
-def _tadfuse_map(folder, ann, dets):
-    preds = {name: d for name, d in zip(ann.video_names, dets)}
-    res = tadfuse.evaluate(folder, preds, protocol="wtalc", tiou_thresholds=TIOUS, zero_map_bug=True)
+def _tadfuse_map(w, dets):
+    preds = dict(zip(w.annotations.video_names, dets))
+    res = tadfuse.evaluate(w.folder, preds, protocol="wtalc", tiou_thresholds=TIOUS, zero_map_bug=True)
     return 100 * res.mAP
 
 
 @pytest.mark.parametrize("method", ["fusion", "nms"])
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_released_test_path_on_thumos14(thumos, dtype, method):
-    ann, folder, cas64, vs64 = thumos
-    cas = [c.astype(dtype) for c in cas64]
-    vs = [v.astype(dtype) for v in vs64]
-    per_video, released_map = _released_path(ann, cas, vs, fusion=method == "fusion")
+    w = thumos.astype(dtype)
+    per_video, released_map = released_path(w, fusion=method == "fusion")
     assert released_map.min() > 5.0  # a real test: detections hit the ground truth
 
-    exact = tadfuse.detect_batch(cas, vs, EXACT.replace(method=method), num_threads=2)
+    exact = tadfuse.detect_batch(w.cas, w.video_scores, EXACT.replace(method=method), num_threads=2)
     for i, (det, rows) in enumerate(zip(exact, per_video)):
         _assert_same(det, rows, f"video {i}")
-    exact_map = _tadfuse_map(folder, ann, exact)
+    exact_map = _tadfuse_map(w, exact)
     np.testing.assert_allclose(exact_map, released_map, rtol=0, atol=1e-9)
 
     # The fast path is close, not equal (benches/RESULTS.md, "Exact mode" records by how much).
-    fast = tadfuse.detect_batch(cas, vs, tadfuse.PostprocessConfig.official(method=method))
-    fast_map = _tadfuse_map(folder, ann, fast)
+    fast = tadfuse.detect_batch(w.cas, w.video_scores, tadfuse.PostprocessConfig.official(method=method))
+    fast_map = _tadfuse_map(w, fast)
     assert np.abs(fast_map - released_map).max() < 1.0
+
+
+def test_fusion_weights_come_from_numpys_exp(monkeypatch):
+    # On AVX-512 CPUs np.exp differs from the C library's exp by an ulp for some arguments; the
+    # released code used np.exp, so exact mode calls it (once per batch, on all weights).
+    rng = np.random.default_rng(4)
+    cas = [rng.uniform(0, 0.06, (200, 3)) for _ in range(3)]
+    scores = [np.ones(3)] * 3
+    before = tadfuse.detect_batch(cas, scores, EXACT)
+    calls = []
+    real_exp = np.exp
+
+    def spy(x, out=None):
+        calls.append(x.size)
+        real_exp(x, out=out)
+        return np.nextafter(out, np.inf, out=out)  # one ulp up: must show in the results
+
+    monkeypatch.setattr(np, "exp", spy)
+    after = tadfuse.detect_batch(cas, scores, EXACT)
+    assert len(calls) == 1 and calls[0] > 0
+    assert any(not np.array_equal(a.start, b.start) for a, b in zip(after, before))
+    calls.clear()
+    tadfuse.detect_batch(cas, scores, EXACT.replace(method="nms"))
+    tadfuse.detect_batch(cas, scores, tadfuse.PostprocessConfig.official())
+    assert calls == []
+
+
+def test_restated_suppress_by_hand():
+    # rows [video, s, e, score, inner]. Ascending by (score, -index): 2, 3, 1, 0 (rows 1 and 3 tie).
+    props = np.array([
+        [0, 10, 20, 0.9, 0.30],
+        [0, 11, 21, 0.5, 0.20],
+        [0, 12, 22, 0.1, 0.40],
+        [0, 30, 40, 0.5, -0.10],
+    ])
+    picked, fused = released.suppress(props, 0.25, 0.2)
+    # pivot 0 covers 9/11 of row 2 and 10/11 of row 1, none of row 3; then row 3 alone
+    assert picked == [0, 3]
+    k = [float(np.exp(w / 0.2)) for w in props[:, 4]]
+    den = ((0.0 + k[0]) + k[2]) + k[1]
+    assert fused[0] == [0.0, (((0.0 + 10 * k[0]) + 12 * k[2]) + 11 * k[1]) / den,
+                        (((0.0 + 20 * k[0]) + 22 * k[2]) + 21 * k[1]) / den,
+                        (((0.0 + 0.9 * k[0]) + 0.1 * k[2]) + 0.5 * k[1]) / den]
+    # a negative inner mean enters the denominator with its sign
+    assert fused[1] == [0.0, (30 * k[3]) / -k[3], (40 * k[3]) / -k[3], (0.5 * k[3]) / -k[3]]
+    # NMS keeps the pivots; the lower index wins a tie (row 1 would be the pivot before row 3)
+    assert released.suppress(props[[1, 3]], 0.25, 0.2)[0] == [0, 1]

@@ -1,7 +1,8 @@
 """tadfuse: weakly supervised temporal action localization with fused pseudo labels.
 
 Post-processing (Rust core): `extract_proposals`, `fuse`, `nms`, `soft_nms`, `detect`,
-`detect_batch`, configured by `PostprocessConfig.official()` / `.paper()`. Pseudo labels:
+`detect_batch`, configured by `PostprocessConfig.official()` (``exact=True``: the released code's
+arithmetic bit for bit) / `.paper()`. Pseudo labels:
 `linpro_labels` / `linpro_labels_batch` (exact reduced LPs), `DeltaLabelStore` (Δ labels and
 the distillation loss; needs torch). Evaluation: `evaluate` (protocols `anet`, `wtalc`).
 Datasets: `tadfuse.data`. Time is in snippets.
@@ -18,7 +19,7 @@ from tadfuse.evaluation import (
     write_activitynet_results,
 )
 from tadfuse.linpro import LinproStats, linpro_labels, linpro_labels_batch
-from tadfuse.postprocess import detect, detect_batch, extract_proposals, fuse, nms, soft_nms
+from tadfuse.postprocess import DetectStats, detect, detect_batch, extract_proposals, fuse, nms, soft_nms
 from tadfuse.proposals import SNIPPET_SECONDS, Proposals
 
 __version__: str = _core.__version__
@@ -28,6 +29,7 @@ __all__ = [
     "SNIPPET_SECONDS",
     "DeltaLabelStore",
     "DeltaSchedule",
+    "DetectStats",
     "EvalResult",
     "GroundTruth",
     "LinproStats",

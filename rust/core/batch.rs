@@ -420,6 +420,7 @@ pub fn with_threads<R: Send>(threads: Option<usize>, f: impl FnOnce() -> R + Sen
 mod tests {
     use super::*;
     use crate::core::extract::{official_thresholds, ExtractPreset};
+    use crate::core::nms::NmsParams;
 
     fn official_cfg() -> DetectConfig {
         DetectConfig {
@@ -478,6 +479,77 @@ mod tests {
         for n in 1..=CACHED_POOLS + 2 {
             assert_eq!(with_threads(Some(n), rayon::current_num_threads).unwrap(), n);
         }
+    }
+
+    fn exact(mut cfg: DetectConfig) -> DetectConfig {
+        cfg.extract.exact = true;
+        cfg
+    }
+
+    #[test]
+    fn exact_mode_is_close_to_the_fast_path_and_thread_independent() {
+        let data: Vec<Vec<f64>> = (0..8).map(|v| tcam(80 + 53 * v, 3, v as u64 + 7)).collect();
+        let data32: Vec<Vec<f32>> = data.iter().map(|d| d.iter().map(|&x| x as f32).collect()).collect();
+        let scores = vec![vec![0.9, 0.9, 0.9]; 8];
+        let score_refs: Vec<&[f64]> = scores.iter().map(|s| s.as_slice()).collect();
+        let v64: Vec<Cas> = data.iter().map(|d| Cas::f64(d, d.len() / 3, 3)).collect();
+        let v32: Vec<Cas> = data32.iter().map(|d| Cas::f32(d, d.len() / 3, 3)).collect();
+        let fast = detect_batch(&v64, &score_refs, &official_cfg()).unwrap();
+        for videos in [&v64, &v32] {
+            let one =
+                with_threads(Some(1), || detect_batch(videos, &score_refs, &exact(official_cfg()))).unwrap().unwrap();
+            let two =
+                with_threads(Some(2), || detect_batch(videos, &score_refs, &exact(official_cfg()))).unwrap().unwrap();
+            assert_eq!(one, two);
+            assert!(one.shifted_groups.iter().all(|&n| n == 0));
+            if matches!(videos[0].data, CasValues::F32(_)) {
+                continue; // float32 means differ from float64 ones at 1e-7
+            }
+            for (a, b) in one.detections.iter().zip(&fast.detections) {
+                assert_eq!(a.len(), b.len());
+                for (x, y) in a.start.iter().chain(&a.score).zip(b.start.iter().chain(&b.score)) {
+                    assert!((x - y).abs() <= 1e-12 * (1.0 + y.abs()), "{x} vs {y}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn exact_mode_names_what_the_released_code_lacks() {
+        let mut cfg = exact(official_cfg());
+        cfg.extract.preset = ExtractPreset::Paper { alpha: 0.25 };
+        assert_eq!(cfg.validate().unwrap_err().arg(), "exact");
+        let base = exact(official_cfg());
+        let Method::Fusion(p) = base.method else { unreachable!() };
+        let with = |m: Method| DetectConfig { method: m, ..base.clone() };
+        let iou = with(Method::Fusion(FuseParams { overlap: Overlap::Iou, ..p }));
+        assert_eq!(iou.validate().unwrap_err().arg(), "overlap");
+        let score = with(Method::Fusion(FuseParams { weight: Weight::Score, ..p }));
+        assert_eq!(score.validate().unwrap_err().arg(), "weight");
+        let laplace = with(Method::Fusion(FuseParams { template: Template::Laplace, ..p }));
+        assert_eq!(laplace.validate().unwrap_err().arg(), "template");
+        let soft = with(Method::SoftNms(SoftNmsParams {
+            decay: crate::core::nms::Decay::Linear { threshold: 0.3 },
+            min_score: 0.0,
+            max_out: None,
+        }));
+        assert_eq!(soft.validate().unwrap_err().arg(), "method");
+        assert!(with(Method::Nms(NmsParams { threshold: 0.25, overlap: Overlap::Coverage })).validate().is_ok());
+    }
+
+    #[test]
+    fn exact_float32_compares_with_float32_thresholds() {
+        // 0.001 rounds up in float32: an activation of float32(0.001) is above 0.001 in float64
+        // (the fast path) but not above float32(0.001) (NumPy 1.22, exact mode).
+        let x = 0.001f32;
+        assert!(x as f64 > 0.001);
+        let d = [0.0f32, x, x, x, 0.0];
+        let mut cfg = official_cfg();
+        cfg.extract.thresholds = vec![0.001];
+        cfg.class_threshold = 0.0;
+        let fast = detect(Cas::f32(&d, 5, 1), &[1.0], &cfg).unwrap();
+        let exact = detect(Cas::f32(&d, 5, 1), &[1.0], &exact(cfg)).unwrap();
+        assert_eq!((fast.len(), exact.len()), (1, 0));
     }
 
     #[test]

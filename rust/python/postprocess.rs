@@ -1,6 +1,8 @@
 //! Bindings of extraction, fusion, NMS, soft-NMS and the batched detection pipeline.
 
-use numpy::{IntoPyArray, PyArray1, PyArrayMethods, PyReadonlyArray1, PyReadonlyArray2, PyUntypedArrayMethods};
+use numpy::{
+    IntoPyArray, PyArray1, PyArray2, PyArrayMethods, PyReadonlyArray1, PyReadonlyArray2, PyUntypedArrayMethods,
+};
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 
@@ -117,13 +119,23 @@ fn matrix<'a>(arg: &str, cas: &'a PyReadonlyArray2<'_, f64>) -> PyResult<(&'a [f
 }
 
 /// A TCAM as `detect_batch` takes it: float64, or float32 (kept as float32 for exact mode).
-#[derive(FromPyObject)]
 enum CasArray<'py> {
     F64(PyReadonlyArray2<'py, f64>),
     F32(PyReadonlyArray2<'py, f32>),
 }
 
-impl CasArray<'_> {
+impl<'py> CasArray<'py> {
+    /// By a cast on the dtype: failed extractions would build a Python exception per array.
+    fn of(ob: &Bound<'py, PyAny>) -> PyResult<Self> {
+        if let Ok(a) = ob.cast::<PyArray2<f64>>() {
+            return Ok(CasArray::F64(a.try_readonly()?));
+        }
+        if let Ok(a) = ob.cast::<PyArray2<f32>>() {
+            return Ok(CasArray::F32(a.try_readonly()?));
+        }
+        Err(PyTypeError::new_err("`cas` must be a 2-D float32 or float64 numpy array"))
+    }
+
     fn view(&self) -> PyResult<Cas<'_>> {
         let contiguous = || PyTypeError::new_err("`cas` must be a C-contiguous 2-D float32 or float64 array");
         Ok(match self {
@@ -213,7 +225,7 @@ fn soft_nms<'py>(
 #[allow(clippy::too_many_arguments)]
 fn detect_batch<'py>(
     py: Python<'py>,
-    cas_list: Vec<CasArray<'py>>,
+    cas_list: Vec<Bound<'py, PyAny>>,
     score_list: Vec<PyReadonlyArray1<'py, f64>>,
     thresholds: PyReadonlyArray1<'py, f64>,
     class_threshold: f64,
@@ -250,7 +262,8 @@ fn detect_batch<'py>(
         class_threshold,
         method,
     };
-    let videos = cas_list.iter().map(CasArray::view).collect::<PyResult<Vec<_>>>()?;
+    let arrays = cas_list.iter().map(CasArray::of).collect::<PyResult<Vec<_>>>()?;
+    let videos = arrays.iter().map(CasArray::view).collect::<PyResult<Vec<_>>>()?;
     let scores = score_list.iter().map(|s| slice("video_scores", s)).collect::<PyResult<Vec<_>>>()?;
     let mut prepared = py
         .detach(|| batch::with_threads(num_threads, || batch::prepare_batch(&videos, &scores, &cfg)))

@@ -284,20 +284,26 @@ def loc_map(seg_preds: dict[int, np.ndarray], annotations: TestAnnotations, tiou
             return 0.0
         preds = preds[np.argsort(-preds[:, 3], kind="stable")]
         name = annotations.classlist[c]
-        gts = [(i, seg[0], seg[1]) for i, (segs, labs) in enumerate(zip(annotations.segments, annotations.labels))
-               for seg, lab in zip(segs, labs) if lab == name]
-        positives = len(gts)
+        # The class's ground truth as snippet ranges, per video in list order (the released loop
+        # scans all of them and skips other videos: the same candidates in the same order).
+        unmatched: dict[int, list[tuple[int, int]]] = {}
+        positives = 0
+        for i, (segs, labs) in enumerate(zip(annotations.segments, annotations.labels)):
+            for seg, lab in zip(segs, labs):
+                if lab == name:
+                    unmatched.setdefault(i, []).append((round(seg[0] * factor), round(seg[1] * factor)))
+                    positives += 1
         hits = []
         for row in preds:
+            candidates = unmatched.get(int(row[0]), [])
+            pred = (int(row[1]), int(row[2]))
             best, best_iou = None, 0.0
-            for j, (video, a, b) in enumerate(gts):
-                if row[0] != video:
-                    continue
-                iou = _range_iou((round(a * factor), round(b * factor)), (int(row[1]), int(row[2])))
+            for j, gt in enumerate(candidates):
+                iou = _range_iou(gt, pred)
                 if iou >= tiou and (best is None or iou > best_iou):
                     best, best_iou = j, iou
             if best is not None:
-                del gts[best]
+                del candidates[best]
             hits.append(best is not None)
         tp = np.cumsum(np.array(hits, dtype=np.float64))
         fp = np.cumsum(1.0 - np.array(hits, dtype=np.float64))
