@@ -419,15 +419,16 @@ pub fn with_threads<R: Send>(threads: Option<usize>, f: impl FnOnce() -> R + Sen
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::extract::{official_thresholds, ExtractPreset};
+    use crate::core::extract::official_thresholds;
     use crate::core::nms::NmsParams;
+    use crate::core::preset::Preset;
 
     fn official_cfg() -> DetectConfig {
         DetectConfig {
             extract: ExtractParams {
                 thresholds: official_thresholds(),
                 min_length: 2,
-                preset: ExtractPreset::Official,
+                preset: Preset::Official,
                 exact: false,
             },
             class_threshold: 0.16,
@@ -517,7 +518,7 @@ mod tests {
     #[test]
     fn exact_mode_names_what_the_released_code_lacks() {
         let mut cfg = exact(official_cfg());
-        cfg.extract.preset = ExtractPreset::Paper { alpha: 0.25 };
+        cfg.extract.preset = Preset::Paper { alpha: 0.25 };
         assert_eq!(cfg.validate().unwrap_err().arg(), "exact");
         let base = exact(official_cfg());
         let Method::Fusion(p) = base.method else { unreachable!() };

@@ -15,19 +15,8 @@
 
 use crate::core::error::{CoreError, Result};
 use crate::core::pairwise::{numpy_mean, NumpyFloat};
+use crate::core::preset::{official_pad, Preset};
 use crate::core::segments::Segments;
-
-/// Which definition of a proposal's score and extent to use.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum ExtractPreset {
-    /// The authors' released code: inner mean over `x[s..=e]` (one snippet past the run),
-    /// outer pad `0.0785·n^0.9` truncated toward zero, right outer part from `e+1` and capped at
-    /// `l-1`, stored end `e+1`.
-    Official,
-    /// The paper's text: inner mean over the run, outer width `trunc(alpha·n)` on each side,
-    /// stored end `e`.
-    Paper { alpha: f64 },
-}
 
 /// Parameters of [`extract_column`] and [`extract`].
 #[derive(Debug, Clone, PartialEq)]
@@ -36,7 +25,7 @@ pub struct ExtractParams {
     pub thresholds: Vec<f64>,
     /// Minimum run length `e - s` in snippets.
     pub min_length: usize,
-    pub preset: ExtractPreset,
+    pub preset: Preset,
     /// Reproduce the released code's arithmetic for the means (official preset only).
     pub exact: bool,
 }
@@ -54,10 +43,8 @@ impl ExtractParams {
         if let Some(i) = self.thresholds.iter().position(|t| !t.is_finite()) {
             return Err(CoreError::invalid("thresholds", format!("non-finite value at index {i}")));
         }
-        if let ExtractPreset::Paper { alpha } = self.preset {
-            if !(alpha.is_finite() && alpha >= 0.0) {
-                return Err(CoreError::invalid("alpha", format!("must be finite and >= 0, got {alpha}")));
-            }
+        self.preset.validate()?;
+        if let Preset::Paper { .. } = self.preset {
             if self.exact {
                 return Err(CoreError::invalid("exact", "reproduces the released code: preset must be \"official\""));
             }
@@ -121,7 +108,7 @@ impl ExtractScratch {
             self.pad.resize(n + 1, f64::NAN);
         }
         if self.pad[n].is_nan() {
-            self.pad[n] = 0.0785 * (n as f64).powf(0.9);
+            self.pad[n] = official_pad(n as f64);
         }
         self.pad[n]
     }
@@ -268,11 +255,11 @@ pub fn extract_column<T: Gather>(
                 f.counts.push(1.0);
                 f.copy_of.push(row);
             }
-            let pad = if params.preset == ExtractPreset::Official { scratch.official_pad(n) } else { 0.0 };
+            let pad = if params.preset == Preset::Official { scratch.official_pad(n) } else { 0.0 };
             let (inner, score, end) = match (&sums, params.preset) {
                 (None, _) => T::released_contrast(x, s, e, pad, scratch),
-                (Some(sums), ExtractPreset::Official) => official_contrast(sums, l, s, e, pad),
-                (Some(sums), ExtractPreset::Paper { alpha }) => paper_contrast(sums, l, s, e, alpha),
+                (Some(sums), Preset::Official) => official_contrast(sums, l, s, e, pad),
+                (Some(sums), Preset::Paper { alpha }) => paper_contrast(sums, l, s, e, alpha),
             };
             out.push(label, s as f64, end, score, inner);
         }
@@ -467,12 +454,8 @@ mod tests {
     fn sweep_matches_per_threshold_runs() {
         let x = [0.0, 0.5, 0.5, 0.1, 0.7, 0.7, 0.7, 0.0, 0.3, 0.3];
         let th = vec![0.2, 0.05, 0.6, 0.6];
-        let p = ExtractParams {
-            thresholds: th.clone(),
-            min_length: 1,
-            preset: ExtractPreset::Paper { alpha: 0.0 },
-            exact: false,
-        };
+        let p =
+            ExtractParams { thresholds: th.clone(), min_length: 1, preset: Preset::Paper { alpha: 0.0 }, exact: false };
         let mut out = Segments::default();
         extract_column(&x, 0, &p, &SortedThresholds::new(&th), &mut ExtractScratch::default(), &mut out, None);
         let expected: Vec<(f64, f64)> =
@@ -486,7 +469,7 @@ mod tests {
         // A steep bump: the same run [1, 4) above 0.1, 0.2 and 0.3; [2, 3) above 0.6.
         let x = [0.0, 0.5, 0.7, 0.5, 0.0];
         let th = vec![0.1, 0.2, 0.6, 0.3];
-        let p = ExtractParams { thresholds: th.clone(), min_length: 1, preset: ExtractPreset::Official, exact: false };
+        let p = ExtractParams { thresholds: th.clone(), min_length: 1, preset: Preset::Official, exact: false };
         let sorted = SortedThresholds::new(&th);
         let (mut all, mut once, mut fold) = (Segments::default(), Segments::default(), Fold::default());
         extract_column(&x, 0, &p, &sorted, &mut ExtractScratch::default(), &mut all, None);
@@ -503,7 +486,7 @@ mod tests {
     fn official_quirks_hand_computed() {
         // l = 6, one run [1, 4) above 0.001: n = 3, pad = 0.0785·3^0.9 ≈ 0.21.
         let x = [0.2, 0.5, 0.6, 0.7, 0.0, 0.3];
-        let p = ExtractParams { thresholds: vec![0.001], min_length: 2, preset: ExtractPreset::Official, exact: false };
+        let p = ExtractParams { thresholds: vec![0.001], min_length: 2, preset: Preset::Official, exact: false };
         let mut out = Segments::default();
         extract_column(
             &x,
@@ -531,12 +514,7 @@ mod tests {
             2,
             1,
             None,
-            &ExtractParams {
-                thresholds: official_thresholds(),
-                min_length: 2,
-                preset: ExtractPreset::Official,
-                exact: false,
-            },
+            &ExtractParams { thresholds: official_thresholds(), min_length: 2, preset: Preset::Official, exact: false },
         )
         .unwrap_err();
         assert!(err.to_string().contains("cas"));

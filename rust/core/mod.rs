@@ -8,6 +8,7 @@ pub mod nms;
 pub mod overlap;
 pub mod pairwise;
 pub mod partition;
+pub mod preset;
 pub mod released;
 pub mod segments;
 pub mod template;

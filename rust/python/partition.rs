@@ -7,7 +7,8 @@ use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
 use super::{slice as contiguous, value_error};
-use crate::core::partition::{self as core, WRule, NONE};
+use crate::core::partition::{self as core, NONE};
+use crate::core::preset::Preset;
 
 /// int64 -> usize, rejecting negatives (naming the argument).
 fn indices(name: &str, a: &PyReadonlyArray1<'_, i64>) -> PyResult<Vec<usize>> {
@@ -58,7 +59,7 @@ fn linpro_w_rows<'py>(
     preset: &str,
     alpha: f64,
 ) -> PyResult<Bound<'py, PyArray2<i64>>> {
-    let rule = WRule::parse(preset, alpha).map_err(value_error)?;
+    let rule = Preset::parse(preset, alpha).map_err(value_error)?;
     let length = nonneg("length", length)?;
     let (s, e) = (contiguous("start", &start)?, contiguous("end", &end)?);
     let rows = py.detach(|| core::w_rows(s, e, length, rule)).map_err(value_error)?;
@@ -81,7 +82,7 @@ fn linpro_partition<'py>(
     preset: &str,
     alpha: f64,
 ) -> PyResult<Bound<'py, PyDict>> {
-    let rule = WRule::parse(preset, alpha).map_err(value_error)?;
+    let rule = Preset::parse(preset, alpha).map_err(value_error)?;
     let length = nonneg("length", length)?;
     let (s, e) = (contiguous("start", &start)?, contiguous("end", &end)?);
     let p = py.detach(|| core::partition_instances(s, e, length, rule)).map_err(value_error)?;
@@ -115,7 +116,7 @@ fn linpro_plan<'py>(
     preset: &str,
     alpha: f64,
 ) -> PyResult<Bound<'py, PyDict>> {
-    let rule = WRule::parse(preset, alpha).map_err(value_error)?;
+    let rule = Preset::parse(preset, alpha).map_err(value_error)?;
     let num_classes = nonneg("num_classes", num_classes)?;
     let video = indices("video", &video)?;
     let label = indices("label", &label)?;

@@ -8,10 +8,11 @@ use pyo3::prelude::*;
 
 use super::{slice, value_error};
 use crate::core::batch::{self, apply_grouped, Cas, DetectConfig, Grouped, Method};
-use crate::core::extract::{self, ExtractParams, ExtractPreset};
+use crate::core::extract::{self, ExtractParams};
 use crate::core::fusion::{FuseParams, Weight};
 use crate::core::nms::{Decay, NmsParams, SoftNmsParams};
 use crate::core::overlap::Overlap;
+use crate::core::preset::Preset;
 use crate::core::segments::{Segments, SegmentsRef};
 use crate::core::template::Template;
 
@@ -45,10 +46,10 @@ fn overlap_of(name: &str) -> PyResult<Overlap> {
     Overlap::parse(name).ok_or_else(|| unknown("overlap", name, "'coverage', 'iou'"))
 }
 
-fn preset_of(name: &str, alpha: f64) -> PyResult<ExtractPreset> {
+fn preset_of(name: &str, alpha: f64) -> PyResult<Preset> {
     match name {
-        "official" => Ok(ExtractPreset::Official),
-        "paper" => Ok(ExtractPreset::Paper { alpha }),
+        "official" => Ok(Preset::Official),
+        "paper" => Ok(Preset::Paper { alpha }),
         _ => Err(unknown("preset", name, "'official', 'paper'")),
     }
 }
