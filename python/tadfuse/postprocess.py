@@ -24,8 +24,12 @@ from tadfuse.proposals import Proposals
 
 __all__ = ["MAX_THREADS", "DetectStats", "detect", "detect_batch", "extract_proposals", "fuse", "nms", "soft_nms"]
 
-#: Upper bound of `detect_batch`'s ``num_threads`` (pools are cached per size).
-MAX_THREADS = 256
+#: Upper bound of every ``num_threads`` (the Rust core's; pools are cached per size).
+MAX_THREADS: int = _core.MAX_THREADS
+
+
+def _threads(num_threads: int | None) -> int | None:
+    return None if num_threads is None else integer("num_threads", num_threads, lo=1, hi=MAX_THREADS)
 
 
 def _float_array(name: str, values: npt.ArrayLike, ndim: int, index: int = 0, batch: int = 1) -> np.ndarray:
@@ -113,6 +117,7 @@ def fuse(
     weight: str = "inner",
     template: str = "gaussian",
     dof: float = 3.0,
+    num_threads: int | None = None,
 ) -> Proposals:
     """Weighted instance fusion, independently per label (and per video when set) (DESIGN §3.2).
 
@@ -130,6 +135,8 @@ def fuse(
       scale estimated jointly by EM from the weighted mean and variance (to 1e-12 relative).
 
     Fused values never leave the group's ``[min, max]``; a group of one is returned unchanged.
+    The (video, label) groups run in parallel on ``num_threads`` workers (None: all cores); the
+    result is the same for any count.
 
     Returns:
         One row per group; groups ordered by (video, label), then fused score descending.
@@ -137,16 +144,20 @@ def fuse(
     cols = _columns(proposals)
     return _wrap(_core.fuse(cols, real("temperature", temperature, lo=0.0, lo_open=True),
                             real("threshold", threshold, lo=0.0, hi=1.0), overlap, weight, template,
-                            real("dof", dof, lo=0.0, lo_open=True)))
+                            real("dof", dof, lo=0.0, lo_open=True), _threads(num_threads)))
 
 
-def nms(proposals: Proposals, *, threshold: float = 0.25, overlap: str = "coverage") -> Proposals:
-    """Hard NMS: the fusion loop keeping only each group's pivot (DESIGN §3.3).
+def nms(
+    proposals: Proposals, *, threshold: float = 0.25, overlap: str = "coverage", num_threads: int | None = None
+) -> Proposals:
+    """Hard NMS: the fusion loop keeping only each group's pivot (DESIGN §3.3). Groups run in
+    parallel on ``num_threads`` workers (None: all cores).
 
     Returns:
         The kept rows unchanged; per (video, label) in score order (ties: lowest index).
     """
-    return _wrap(_core.nms(_columns(proposals), real("threshold", threshold, lo=0.0, hi=1.0), overlap))
+    return _wrap(_core.nms(_columns(proposals), real("threshold", threshold, lo=0.0, hi=1.0), overlap,
+                           _threads(num_threads)))
 
 
 def soft_nms(
@@ -157,19 +168,21 @@ def soft_nms(
     method: str = "gaussian",
     threshold: float = 0.25,
     max_out: int | None = None,
+    num_threads: int | None = None,
 ) -> Proposals:
     """Soft-NMS per label (and video): decay overlapping scores instead of removing rows.
 
     ``method="gaussian"``: ``score *= exp(-iou² / sigma)``; ``"linear"``: ``score *= 1 - iou``
     when ``iou > threshold``. Rows under ``min_score`` (initially or after decay) are dropped;
-    at most ``max_out`` picks per group.
+    at most ``max_out`` picks per group. Groups run in parallel on ``num_threads`` workers.
 
     Returns:
         Picks in pick order per (video, label), with their decayed scores.
     """
     cap = None if max_out is None else integer("max_out", max_out, hi=2**62)
     return _wrap(_core.soft_nms(_columns(proposals), real("sigma", sigma, lo=0.0, lo_open=True),
-                                real("min_score", min_score), method, real("threshold", threshold, lo=0.0, hi=1.0), cap))
+                                real("min_score", min_score), method, real("threshold", threshold, lo=0.0, hi=1.0), cap,
+                                _threads(num_threads)))
 
 
 @dataclass(frozen=True)
@@ -250,18 +263,10 @@ def detect_batch(
         )
     cases = [_cas(c, "cas", i, len(cas_list), float32=True, exact=cfg.exact) for i, c in enumerate(cas_list)]
     scores = [_float_array("video_scores", s, 1, i, len(cas_list)) for i, s in enumerate(video_scores_list)]
-    threads = None if num_threads is None else integer("num_threads", num_threads, lo=1, hi=MAX_THREADS)
+    threads = _threads(num_threads)
     # Exact mode: exp(inner / T) may overflow; those groups are fused another way (counted).
     with np.errstate(over="ignore", under="ignore"):
-        out, shifted = _core.detect_batch(
-            cases, scores,
-            thresholds=np.asarray(cfg.thresholds, np.float64), class_threshold=cfg.class_threshold,
-            min_length=int(cfg.min_length), preset=cfg.preset, alpha=cfg.alpha, method=cfg.method,
-            temperature=cfg.temperature, threshold=cfg.threshold, overlap=cfg.overlap, weight=cfg.weight,
-            template=cfg.template, dof=cfg.dof, sigma=cfg.sigma, min_score=cfg.min_score,
-            soft_method=cfg.soft_method, max_out=cfg.max_out, exact=cfg.exact,
-            num_threads=threads,
-        )
+        out, shifted = _core.detect_batch(cases, scores, cfg, threads)
     stats = DetectStats(np.asarray(shifted, np.int64).reshape(len(cases)))
     if stats.total_shifted:
         warnings.warn(

@@ -170,10 +170,10 @@ pub fn apply_grouped(input: &SegmentsRef<'_>, method: &Method) -> Result<Grouped
     Ok(result)
 }
 
-fn validate_video(cas: &Cas<'_>, scores: &[f64]) -> Result<()> {
+fn validate_video(cas: &Cas<'_>, scores: &[f64], thresholds: usize) -> Result<()> {
     match cas.data {
-        CasValues::F64(d) => validate_cas(d, cas.l, cas.k)?,
-        CasValues::F32(d) => validate_cas(d, cas.l, cas.k)?,
+        CasValues::F64(d) => validate_cas(d, cas.l, cas.k, thresholds)?,
+        CasValues::F32(d) => validate_cas(d, cas.l, cas.k, thresholds)?,
     }
     if scores.len() != cas.k {
         return Err(CoreError::invalid(
@@ -337,7 +337,8 @@ pub fn prepare_batch(videos: &[Cas<'_>], video_scores: &[&[f64]], cfg: &DetectCo
         ));
     }
     // Checked in parallel; the error of the lowest-numbered bad video is the one reported.
-    let checks: Vec<Result<()>> = videos.par_iter().zip(video_scores).map(|(c, s)| validate_video(c, s)).collect();
+    let nt = cfg.extract.thresholds.len();
+    let checks: Vec<Result<()>> = videos.par_iter().zip(video_scores).map(|(c, s)| validate_video(c, s, nt)).collect();
     if let Some((i, Err(e))) = checks.into_iter().enumerate().find(|(_, r)| r.is_err()) {
         return Err(if videos.len() > 1 { e.at(i) } else { e });
     }
@@ -379,49 +380,13 @@ pub fn detect(cas: Cas<'_>, video_scores: &[f64], cfg: &DetectConfig) -> Result<
     Ok(detect_batch(&[cas], &[video_scores], cfg)?.detections.pop().unwrap_or_default())
 }
 
-/// Most workers `with_threads` starts for one call.
-pub const MAX_THREADS: usize = 1024;
-/// Pools kept for reuse (distinct sizes); further sizes get a pool for the one call.
-const CACHED_POOLS: usize = 8;
-
-/// Run `f` on a rayon pool of `threads` workers (`None`: the global pool). Pools are built
-/// once per size and kept (up to a few sizes): starting threads on every call would cost more
-/// than a small batch.
-pub fn with_threads<R: Send>(threads: Option<usize>, f: impl FnOnce() -> R + Send) -> Result<R> {
-    use std::collections::HashMap;
-    use std::sync::{Arc, Mutex, OnceLock};
-    static POOLS: OnceLock<Mutex<HashMap<usize, Arc<rayon::ThreadPool>>>> = OnceLock::new();
-    let n = match threads {
-        None => return Ok(f()),
-        Some(n) if n == 0 || n > MAX_THREADS => {
-            return Err(CoreError::invalid("num_threads", format!("must be in 1..={MAX_THREADS}, got {n}")))
-        }
-        Some(n) => n,
-    };
-    let build = || {
-        rayon::ThreadPoolBuilder::new()
-            .num_threads(n)
-            .build()
-            .map(Arc::new)
-            .map_err(|e| CoreError::invalid("num_threads", format!("cannot start {n} threads: {e}")))
-    };
-    let pool = {
-        let mut pools = POOLS.get_or_init(Default::default).lock().unwrap_or_else(|e| e.into_inner());
-        match pools.get(&n) {
-            Some(p) => Arc::clone(p),
-            None if pools.len() < CACHED_POOLS => Arc::clone(pools.entry(n).or_insert(build()?)),
-            None => build()?,
-        }
-    };
-    Ok(pool.install(f))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::core::extract::official_thresholds;
     use crate::core::nms::NmsParams;
     use crate::core::preset::Preset;
+    use crate::core::threads::with_threads;
 
     fn official_cfg() -> DetectConfig {
         DetectConfig {
@@ -470,16 +435,6 @@ mod tests {
         assert!(one.iter().any(|s| !s.is_empty()));
         // Only classes at or above the class threshold appear.
         assert!(one.iter().all(|s| s.label.iter().all(|&c| c == 0 || c == 2 || c == 3)));
-    }
-
-    #[test]
-    fn thread_counts_are_bounded() {
-        assert!(with_threads(Some(0), || ()).is_err());
-        assert!(with_threads(Some(MAX_THREADS + 1), || ()).unwrap_err().to_string().contains("num_threads"));
-        // More distinct sizes than are cached still run.
-        for n in 1..=CACHED_POOLS + 2 {
-            assert_eq!(with_threads(Some(n), rayon::current_num_threads).unwrap(), n);
-        }
     }
 
     fn exact(mut cfg: DetectConfig) -> DetectConfig {

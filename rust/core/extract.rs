@@ -16,7 +16,7 @@
 use crate::core::error::{CoreError, Result};
 use crate::core::pairwise::{numpy_mean, NumpyFloat};
 use crate::core::preset::{official_pad, Preset};
-use crate::core::segments::Segments;
+use crate::core::segments::{Segments, MAX_ROWS};
 
 /// Parameters of [`extract_column`] and [`extract`].
 #[derive(Debug, Clone, PartialEq)]
@@ -336,10 +336,18 @@ fn paper_contrast(sums: &PrefixSums, l: usize, s: usize, e: usize, alpha: f64) -
     (inner, inner - outer, e as f64)
 }
 
-/// Check a row-major `(l, k)` class activation sequence: right size, every value finite.
-pub fn validate_cas<T: NumpyFloat + std::fmt::Display>(cas: &[T], l: usize, k: usize) -> Result<()> {
-    if cas.len() != l * k {
+/// Check a row-major `(l, k)` class activation sequence: right size, every value finite, and
+/// small enough for 32-bit snippet and proposal indices ([`MAX_ROWS`]) under `thresholds`
+/// thresholds (a column yields at most `thresholds · ⌈l/2⌉` runs).
+pub fn validate_cas<T: NumpyFloat + std::fmt::Display>(cas: &[T], l: usize, k: usize, thresholds: usize) -> Result<()> {
+    if l.checked_mul(k) != Some(cas.len()) {
         return Err(CoreError::invalid("cas", format!("has {} values, expected {l}×{k}", cas.len())));
+    }
+    if l > MAX_ROWS || thresholds.saturating_mul(l.div_ceil(2)) > MAX_ROWS {
+        return Err(CoreError::invalid(
+            "cas",
+            format!("{l} snippets under {thresholds} thresholds are too many (at most {MAX_ROWS} proposals per class)"),
+        ));
     }
     if let Some(i) = first_non_finite(cas) {
         return Err(CoreError::invalid(
@@ -403,7 +411,7 @@ pub fn gather_column<T: Copy>(cas: &[T], l: usize, k: usize, c: usize, buf: &mut
 
 /// Validated entry point: proposals of `classes` (sorted, deduplicated; `None` = all columns).
 pub fn extract(cas: &[f64], l: usize, k: usize, classes: Option<&[i64]>, params: &ExtractParams) -> Result<Segments> {
-    validate_cas(cas, l, k)?;
+    validate_cas(cas, l, k, params.thresholds.len())?;
     params.validate()?;
     let mut cls: Vec<usize> = match classes {
         None => (0..k).collect(),
@@ -518,6 +526,16 @@ mod tests {
         )
         .unwrap_err();
         assert!(err.to_string().contains("cas"));
+    }
+
+    #[test]
+    fn sizes_beyond_32_bit_indices_are_refused() {
+        // Checked from the shape alone (no data of that size is needed to be refused).
+        let err = validate_cas::<f64>(&[], MAX_ROWS + 1, 0, 1).unwrap_err();
+        assert_eq!(err.arg(), "cas");
+        assert!(validate_cas::<f64>(&[], 1 << 30, 0, 8).unwrap_err().to_string().contains("thresholds"));
+        assert!(validate_cas::<f64>(&[], 1 << 30, 0, 3).is_ok());
+        assert_eq!(validate_cas::<f64>(&[0.0; 3], usize::MAX, 2, 1).unwrap_err().arg(), "cas");
     }
 
     #[test]

@@ -14,16 +14,6 @@ pub enum Weight {
     Score,
 }
 
-impl Weight {
-    pub fn parse(name: &str) -> Option<Self> {
-        match name {
-            "inner" => Some(Weight::Inner),
-            "score" => Some(Weight::Score),
-            _ => None,
-        }
-    }
-}
-
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct FuseParams {
     /// Softmax temperature T > 0 of the member weights.

@@ -12,3 +12,4 @@ pub mod preset;
 pub mod released;
 pub mod segments;
 pub mod template;
+pub mod threads;

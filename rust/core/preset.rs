@@ -24,19 +24,6 @@ pub enum Preset {
 }
 
 impl Preset {
-    /// `Official` for `"official"`, `Paper { alpha }` for `"paper"` (validated).
-    pub fn parse(name: &str, alpha: f64) -> Result<Self> {
-        let preset = match name {
-            "official" => Preset::Official,
-            "paper" => Preset::Paper { alpha },
-            other => {
-                return Err(CoreError::invalid("preset", format!("must be \"official\" or \"paper\", got {other:?}")))
-            }
-        };
-        preset.validate()?;
-        Ok(preset)
-    }
-
     pub fn validate(&self) -> Result<()> {
         if let Preset::Paper { alpha } = *self {
             if !(alpha.is_finite() && alpha >= 0.0) {
@@ -58,12 +45,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn parse_names_the_argument() {
-        assert_eq!(Preset::parse("official", 0.25).unwrap(), Preset::Official);
-        assert_eq!(Preset::parse("paper", 0.5).unwrap(), Preset::Paper { alpha: 0.5 });
-        assert_eq!(Preset::parse("nope", 0.25).unwrap_err().arg(), "preset");
-        assert_eq!(Preset::parse("paper", -1.0).unwrap_err().arg(), "alpha");
-        assert_eq!(Preset::parse("paper", f64::NAN).unwrap_err().arg(), "alpha");
+    fn validate_names_alpha() {
+        assert!(Preset::Official.validate().is_ok());
+        assert!(Preset::Paper { alpha: 0.5 }.validate().is_ok());
+        assert_eq!(Preset::Paper { alpha: -1.0 }.validate().unwrap_err().arg(), "alpha");
+        assert_eq!(Preset::Paper { alpha: f64::NAN }.validate().unwrap_err().arg(), "alpha");
     }
 
     #[test]
