@@ -30,17 +30,23 @@ EXACT = tadfuse.PostprocessConfig.official(exact=True)
 # --------------------------------------------------------------------------------------------
 
 
+PAD = 700  # snippets of sub-threshold noise on each side: long outer regions too
+
+
 def _one_run(length: int, dtype: type, rng: np.random.Generator, k: int = 3) -> np.ndarray:
-    """(length + 2, k) TCAM: column 1 is one run over snippets 1..length, zero at both ends."""
-    cas = np.zeros((length + 2, k), dtype)
-    cas[1:-1, 1] = rng.uniform(0.05, 0.9, length).astype(dtype)
+    """(PAD + length + PAD, k) TCAM: column 1 is one run over snippets PAD..PAD+length above
+    the threshold 0.01, with noise below it elsewhere."""
+    cas = np.zeros((length + 2 * PAD, k), dtype)
+    cas[:, 1] = rng.uniform(0.0, 0.009, length + 2 * PAD).astype(dtype)
+    cas[PAD:PAD + length, 1] = rng.uniform(0.05, 0.9, length).astype(dtype)
     return cas
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-def test_inner_means_are_numpy_means_of_the_strided_column(dtype):
-    # The released code takes np.mean of slices of the column view cas[:, c] (strided by k):
-    # every length through the pairwise cases (< 8, 8..128, split above 128) and long runs.
+def test_means_are_numpy_means_of_the_strided_column(dtype):
+    # The released code takes np.mean of slices of the column view cas[:, c] (strided by k) for
+    # the inner mean and of a fancy-indexed copy for the outer one: every length through the
+    # pairwise cases (< 8, 8..128, split above 128) and long runs, outer regions up to ~700.
     rng = np.random.default_rng(5)
     lengths = [*range(2, 300), 511, 1000, 1024, 4099, 8192, 8193, 20001]
     cfg = EXACT.replace(method="nms", thresholds=(0.01,), class_threshold=0.0)
@@ -49,12 +55,14 @@ def test_inner_means_are_numpy_means_of_the_strided_column(dtype):
     for n, cas, det in zip(lengths, cas_list, out):
         col = cas[:, 1]
         assert col.strides[0] == 3 * col.itemsize
-        assert len(det) == 1 and (det.start[0], det.end[0]) == (1.0, n + 2.0)
-        expected = np.mean(col[1:n + 2])  # the run plus one snippet past it
-        assert expected.dtype == dtype
-        assert det.inner[0] == float(expected), n
-        # the outer region holds snippet 0 only (the last snippet is never outer): score exact too
-        assert det.score[0] == float(expected - np.mean(col[[0]])), n
+        s, e, l = PAD, PAD + n, cas.shape[0]
+        assert len(det) == 1 and (det.start[0], det.end[0]) == (s, e + 1)
+        inner = np.mean(col[s:e + 1])  # the run plus one snippet past it
+        pad = 0.0785 * n**0.9
+        outer = np.mean(col[list(range(max(0, int(s - pad)), s)) + list(range(e + 1, min(l - 1, int(e + pad + 1))))])
+        assert inner.dtype == outer.dtype == dtype
+        assert det.inner[0] == float(inner), n
+        assert det.score[0] == float(inner - outer), n
 
 
 @settings(max_examples=60)
