@@ -3,9 +3,12 @@
     python benches/compare.py            # prints the table recorded in benches/RESULTS.md
 
 1. THUMOS14-like detection (212 test videos, real durations and GT layout, 21-column TCAMs,
-   20 thresholds, official preset): `numpy_official.numpy_detect` per video vs
+   20 thresholds, official preset): `tadfuse.reference.numpy_official.numpy_detect` per video vs
    `tadfuse.detect_batch` with 1 and 2 threads.
-2. One class, 2,000 and 20,000 segments: fusion, hard NMS and soft-NMS, numpy loop vs tadfuse.
+2. Exact mode (`PostprocessConfig.official(exact=True)`) against the fast official path on the same
+   212 videos, float64 and float32 TCAMs, fusion and NMS, one thread: the cost of bit-exactness;
+   and on the 200 training videos of `thumos_like.py` (LinPro's workload) at T = 0.02.
+3. One class, 2,000 and 20,000 segments: fusion, hard NMS and soft-NMS, numpy loop vs tadfuse.
 Each row reports the best of several runs (min wall time), and outputs are checked to agree
 before anything is timed.
 """
@@ -25,7 +28,9 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import tadfuse
-from numpy_official import numpy_detect, numpy_fuse, numpy_nms, numpy_soft_nms
+from tadfuse.reference.numpy_official import numpy_detect, numpy_fuse, numpy_nms, numpy_soft_nms
+from thumos_like import FUSE_TEMPERATURE
+from thumos_like import load as thumos_like_training
 from workloads import one_class_segments, thumos14_like
 
 
@@ -96,6 +101,27 @@ def main() -> None:
     print(row("detect, 212 videos, 2 threads", t_np, t_2))
     print(f"| 2 threads vs 1 thread | | | {t_1 / t_2:8.2f}x |")
     print(f"| videos / s (1 thread) | {len(videos) / t_np:10.0f} | {len(videos) / t_1:10.0f} | |")
+
+    # Exact mode vs the fast path: interleaved rounds, as above.
+    print()
+    print("| exact mode vs fast path (1 thread) | fast | exact | exact / fast |")
+    print("|---|---|---|---|")
+    training = thumos_like_training(args.seed)
+    cases = [(f"{name} TCAMs", tcams, scores, cfg.replace(method=method))
+             for name, tcams in (("float64", cas), ("float32", [c.astype(np.float32) for c in cas]))
+             for method in ("fusion", "nms")]
+    cases.append(("200 training videos (thumos_like.py), T = 0.02", training.cas, training.video_scores,
+                  cfg.replace(temperature=FUSE_TEMPERATURE)))
+    for name, tcams, vs, base in cases:
+        fast = functools.partial(tadfuse.detect_batch, tcams, vs, base, num_threads=1)
+        exact = functools.partial(tadfuse.detect_batch, tcams, vs, base.replace(exact=True), num_threads=1)
+        t_fast = t_exact = float("inf")
+        for _ in range(5):
+            t_fast = min(t_fast, best_time(fast, min_total=0.3))
+            t_exact = min(t_exact, best_time(exact, min_total=0.3))
+        print(f"| detect {base.method}, {name} | {t_fast * 1e3:9.3f} ms | {t_exact * 1e3:9.3f} ms | "
+              f"{t_exact / t_fast:6.2f}x |")
+    print()
 
     for n in (2_000, 20_000):
         seg = one_class_segments(n, args.seed)

@@ -18,7 +18,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import tadfuse
-from numpy_official import numpy_detect, numpy_fuse, numpy_nms, numpy_soft_nms
+from tadfuse.reference.numpy_official import numpy_detect, numpy_fuse, numpy_nms, numpy_soft_nms
 from workloads import one_class_segments, thumos14_like
 
 

@@ -41,6 +41,8 @@ class Workload:
     lengths: np.ndarray  # (200,) snippets
     fused: list[Proposals]  # per video, labels = class columns
     names: list[str]
+    cas: list[np.ndarray]  # per video, (l, 21) float64: the TCAMs the instances come from
+    video_scores: list[np.ndarray]  # per video, (21,)
 
 
 def _smooth_noise(l: int, width: int, rng: np.random.Generator) -> np.ndarray:
@@ -106,4 +108,4 @@ def load(seed: int = 0) -> Workload:
         score_list.append(scores)
         vnames.append(names[i].decode() if isinstance(names[i], bytes) else str(names[i]))
     fused = [Proposals(p.label, p.start, p.end, p.score) for p in tadfuse.detect_batch(cas_list, score_list, cfg)]
-    return Workload(np.array(lengths, dtype=np.int64), fused, vnames)
+    return Workload(np.array(lengths, dtype=np.int64), fused, vnames, cas_list, score_list)

@@ -291,7 +291,7 @@ def test_no_number_flag_takes_a_bare_int_or_float() -> None:
         (["plot", "--out", "o"], "--max-videos", "-1"),
         (["plot", "--out", "o"], "--snippet-seconds", "0"),
         (["detect", "--cas", "c", "--out", "o"], "--threads", "0"),
-        (["detect", "--cas", "c", "--out", "o"], "--threads", "257"),
+        (["detect", "--cas", "c", "--out", "o"], "--threads", str(tadfuse.postprocess.MAX_THREADS + 1)),
         (["detect", "--cas", "c", "--out", "o"], "--set", "temperature"),
         (["detect", "--cas", "c", "--out", "o"], "--set", "postprocess.temperature="),
     ],

@@ -8,12 +8,12 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from reference import official_transcription
 from scipy.optimize import linprog
 from tadfuse.config import LinproConfig, PostprocessConfig
 from tadfuse.engine import RefreshTimings, label_tcam, label_video_scores, refresh_labels
 from tadfuse.errors import InvalidArgumentError, InvalidTypeError
 from tadfuse.linpro import LinproStats
+from tadfuse.reference.released import video_class_detections
 
 # ---------------------------------------------------------------------------------------------
 # label TCAM and video scores
@@ -97,22 +97,16 @@ def planted(length, bumps, background=0.0, k=3):
     return x
 
 
-def snap(rows: np.ndarray) -> np.ndarray:
-    """Fused starts/ends within 1e-9 of an integer, as that integer. The released fusion's
-    ``Σ exp(w/T)·x / Σ exp(w/T)`` of equal integer ends can come out one ulp low (2.9999999999999996),
-    which its ``int(end)`` then truncates a whole snippet short; tadfuse's fusion keeps fused
-    values inside the group's [min, max], so equal values fuse to themselves."""
-    out = rows.copy()
-    near = np.abs(out[:, :2] - np.round(out[:, :2])) < 1e-9
-    out[:, :2] = np.where(near, np.round(out[:, :2]), out[:, :2])
-    return out
-
-
 def check_against_release(tcam, scores, labels, temperature):
-    """Every processed column's labels solve the released LP: W g = q when that LP is feasible,
-    with the released optimum Σ g; zero where the column was not processed or has no instance."""
-    fused = [rows if len(rows) == 0 else snap(rows)
-             for rows in official_transcription(tcam, scores, temperature=temperature)]
+    """Every processed column's labels solve the released LP over the released fused rows
+    (tadfuse.reference.released, bit-exact with the exact mode): W g = q when that LP is
+    feasible, with the released optimum Σ g; zero where the column was not processed or has no
+    instance."""
+    thresholds = PostprocessConfig.official().thresholds
+    fused = []
+    for c in range(tcam.shape[1]):
+        rows = video_class_detections(tcam[:, c], scores[c], 0, thresholds, temperature=temperature)
+        fused.append([] if rows is None else np.asarray(rows, np.float64).reshape(-1, 4)[:, 1:])
     assert labels.shape == tcam.shape and labels.dtype == np.float64
     assert np.all(np.isfinite(labels)) and labels.min() >= 0.0 and labels.max() <= 1.0 + 1e-12
     for c, rows in enumerate(fused):
@@ -215,7 +209,9 @@ def planted_videos(draw):
 @given(planted_videos())
 def test_refresh_solves_the_released_lp(case):
     tcam, scores, temperature = case
-    (labels,) = refresh_labels([tcam], [scores], temperature)
+    # The exact mode: the released fusion's last bits decide int(start) and int(end) of the W rows
+    # (a fused 4.9999999996 is snippet 4 there), so only the exact path can be held to them.
+    (labels,) = refresh_labels([tcam], [scores], temperature, PostprocessConfig.official(exact=True))
     check_against_release(tcam, scores, labels, temperature)
 
 

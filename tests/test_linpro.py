@@ -264,10 +264,10 @@ def test_stacked_lp_is_block_diagonal():
     lengths = np.array([60, 90])
     s, e, q = random_problem(rng, 60, n_max=8)
     plan = _core.linpro_plan(
-        np.zeros(len(s), np.int64), np.zeros(len(s), np.int64), s, e, q, lengths, 1, "official", 0.25
+        np.zeros(len(s), np.int64), np.zeros(len(s), np.int64), s, e, q, lengths, 1, "official", 0.25, 1
     )
-    a = sparse.csc_array((plan["lp_data"], plan["lp_indices"], plan["lp_indptr"]))
-    blocks = plan["lp_row_block"]
+    a = sparse.csc_array((plan.lp_data, plan.lp_indices, plan.lp_indptr))
+    blocks = plan.lp_row_block
     for j in range(a.shape[1]):
         rows = a.indices[a.indptr[j] : a.indptr[j + 1]]
         assert np.unique(blocks[rows]).size == 1

@@ -1,25 +1,10 @@
-"""The vectorised numpy baseline (benches/numpy_official.py) agrees with the slow reference."""
+"""The vectorised numpy baseline (tadfuse.reference.numpy_official) agrees with the slow reference."""
 
 from __future__ import annotations
 
-import os
-import sys
-
 import numpy as np
 import pytest
-
-HERE = os.path.dirname(__file__)
-sys.path.insert(0, HERE)
-sys.path.insert(0, os.path.join(HERE, "..", "benches"))
-
-from numpy_official import (  # noqa: E402
-    numpy_detect,
-    numpy_extract,
-    numpy_fuse,
-    numpy_nms,
-    numpy_soft_nms,
-)
-from reference import (  # noqa: E402
+from reference import (
     official_transcription,
     ref_config,
     ref_detect,
@@ -27,6 +12,13 @@ from reference import (  # noqa: E402
     ref_fuse,
     ref_nms,
     ref_soft_nms,
+)
+from tadfuse.reference.numpy_official import (
+    numpy_detect,
+    numpy_extract,
+    numpy_fuse,
+    numpy_nms,
+    numpy_soft_nms,
 )
 
 TOL = dict(rtol=1e-12, atol=1e-12)

@@ -7,14 +7,9 @@ tests then hold tadfuse to the references.
 from __future__ import annotations
 
 import math
-import os
-import sys
 
 import numpy as np
 import pytest
-
-sys.path.insert(0, os.path.dirname(__file__))
-
 from reference import (
     DEFAULT_THRESHOLDS,
     official_transcription,

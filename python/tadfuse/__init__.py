@@ -1,7 +1,8 @@
 """tadfuse: weakly supervised temporal action localization with fused pseudo labels.
 
 Post-processing (Rust core): `extract_proposals`, `fuse`, `nms`, `soft_nms`, `detect`,
-`detect_batch`, configured by `PostprocessConfig.official()` / `.paper()`. Pseudo labels:
+`detect_batch`, configured by `PostprocessConfig.official()` (``exact=True``: the released code's
+arithmetic bit for bit) / `.paper()`. Pseudo labels:
 `linpro_labels` / `linpro_labels_batch` (exact reduced LPs), `DeltaLabelStore` (Δ labels and
 the distillation loss; needs torch). Evaluation: `evaluate` (protocols `anet`, `wtalc`;
 `tadfuse.evaluation`). Ground truth and result files: `GroundTruth`, `read_activitynet_results`,
@@ -16,7 +17,7 @@ from tadfuse.config import OFFICIAL_THRESHOLDS, PostprocessConfig
 from tadfuse.delta import DeltaLabelStore, DeltaSchedule, distillation_loss
 from tadfuse.evaluation import EvalResult, evaluate
 from tadfuse.linpro import LinproStats, linpro_labels, linpro_labels_batch
-from tadfuse.postprocess import detect, detect_batch, extract_proposals, fuse, nms, soft_nms
+from tadfuse.postprocess import DetectStats, detect, detect_batch, extract_proposals, fuse, nms, soft_nms
 from tadfuse.proposals import SNIPPET_SECONDS, Proposals
 from tadfuse.tcam_io import read_tcam_folder, write_tcam, write_tcam_meta
 
@@ -27,6 +28,7 @@ __all__ = [
     "SNIPPET_SECONDS",
     "DeltaLabelStore",
     "DeltaSchedule",
+    "DetectStats",
     "EvalResult",
     "GroundTruth",
     "LinproStats",

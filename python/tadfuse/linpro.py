@@ -48,6 +48,7 @@ import numpy as np
 import numpy.typing as npt
 
 from tadfuse import _core
+from tadfuse._checks import integer
 from tadfuse.proposals import Proposals
 
 if TYPE_CHECKING:  # scipy.sparse is imported lazily: `import tadfuse` stays fast
@@ -219,19 +220,18 @@ def partition(
     """
     s, e = _bounds(start, end)
     d = _core.linpro_partition(s, e, int(length), preset, _rule(preset, alpha))
-    snippet_class = np.repeat(d["seg_class"], d["seg_end"] - d["seg_start"])
     return Partition(
-        snippet_class=snippet_class,
-        seg_start=d["seg_start"],
-        seg_end=d["seg_end"],
-        seg_class=d["seg_class"],
-        class_size=d["class_size"],
-        class_ptr=d["class_ptr"],
-        entry_row=d["entry_row"],
-        entry_sign=d["entry_sign"],
-        class_component=d["class_component"],
-        row_component=d["row_component"],
-        num_components=int(d["num_components"]),
+        snippet_class=np.repeat(d.seg_class, d.seg_end - d.seg_start),
+        seg_start=d.seg_start,
+        seg_end=d.seg_end,
+        seg_class=d.seg_class,
+        class_size=d.class_size,
+        class_ptr=d.class_ptr,
+        entry_row=d.entry_row,
+        entry_sign=d.entry_sign,
+        class_component=d.class_component,
+        row_component=d.row_component,
+        num_components=int(d.num_components),
     )
 
 
@@ -542,6 +542,7 @@ def linpro_labels_batch(
     alpha: float | None = None,
     solver: Solver = "auto",
     stats: LinproStats | None = None,
+    num_threads: int | None = None,
 ) -> list[np.ndarray]:
     """LinPro pseudo labels of many videos in one call.
 
@@ -558,6 +559,8 @@ def linpro_labels_batch(
         solver: HiGHS through ``"highspy"`` or ``"scipy"`` (``scipy.optimize.linprog``);
             ``"auto"`` takes highspy when installed (measured faster, see benches).
         stats: a :class:`LinproStats` to add this call's counts to.
+        num_threads: workers for planning the problems (None: all cores); the result is the
+            same for any count.
 
     Returns:
         ``V`` float64 arrays, video ``v``'s of shape ``(lengths[v], num_classes)``, values in
@@ -580,6 +583,7 @@ def linpro_labels_batch(
     if num_classes < 0:
         raise ValueError(f"num_classes: must be >= 0, got {num_classes}")
     solve = _backend(solver)
+    threads = None if num_threads is None else integer("num_threads", num_threads, lo=1, hi=_core.MAX_THREADS)
     video, label, start, end, score = _gather(fused, lens.size)
     plan = _core.linpro_plan(
         np.ascontiguousarray(video, dtype=np.int64),
@@ -591,45 +595,46 @@ def linpro_labels_batch(
         num_classes,
         preset,
         _rule(preset, alpha),
+        threads,
     )
-    var_value = plan["var_value"]
-    col_var = plan["lp_col_var"]
-    n_blocks = plan["lp_block_problem"].size
+    var_value = plan.var_value
+    col_var = plan.lp_col_var
+    n_blocks = plan.lp_block_problem.size
     solves = 0
     lp_res = np.zeros(0)
     block_l1 = np.zeros(n_blocks)
     if col_var.size:
-        m = plan["lp_b"].size
-        a = _Csc(plan["lp_indptr"], plan["lp_indices"], plan["lp_data"], (m, int(col_var.size)))
-        ub = plan["var_size"][col_var]
-        h, block_l1, solves = _solve_blocks(a, plan["lp_b"], ub, plan["lp_row_block"], n_blocks, solve)
+        m = plan.lp_b.size
+        a = _Csc(plan.lp_indptr, plan.lp_indices, plan.lp_data, (m, int(col_var.size)))
+        ub = plan.var_size[col_var]
+        h, block_l1, solves = _solve_blocks(a, plan.lp_b, ub, plan.lp_row_block, n_blocks, solve)
         h = np.clip(h, 0.0, ub)
         var_value[col_var] = h
-        lp_res = plan["lp_b"] - a.matvec(h)
+        lp_res = plan.lp_b - a.matvec(h)
 
     flat = _core.linpro_expand(
-        lens, num_classes, plan["seg_video"], plan["seg_label"], plan["seg_start"],
-        plan["seg_end"], plan["seg_var"], var_value, plan["var_size"],
+        lens, num_classes, plan.seg_video, plan.seg_label, plan.seg_start,
+        plan.seg_end, plan.seg_var, var_value, plan.var_size,
     )
     out = np.split(flat, np.cumsum(lens)[:-1]) if lens.size else []
 
     if stats is not None:
-        closed_res = plan["inst_residual"]
-        infeasible_problem = plan["problem_closed_infeasible"] > 0
+        closed_res = plan.inst_residual
+        infeasible_problem = plan.problem_closed_infeasible > 0
         block_inf = block_l1 > FEASIBILITY_TOL
-        infeasible_problem[plan["lp_block_problem"][block_inf]] = True
+        infeasible_problem[plan.lp_block_problem[block_inf]] = True
         all_res = np.abs(np.concatenate([closed_res, lp_res]))
         stats.merge(
             LinproStats(
                 videos=int(lens.size),
-                problems=int(plan["problem_video"].size),
+                problems=int(plan.problem_video.size),
                 instances=int(label.size),
-                components=int(plan["problem_components"].sum()),
-                closed_form=int(plan["problem_closed_form"].sum()),
+                components=int(plan.problem_components.sum()),
+                closed_form=int(plan.problem_closed_form.sum()),
                 lp_components=int(n_blocks),
                 lp_solves=solves,
                 infeasible_problems=int(infeasible_problem.sum()),
-                infeasible_components=int(plan["problem_closed_infeasible"].sum() + block_inf.sum()),
+                infeasible_components=int(plan.problem_closed_infeasible.sum() + block_inf.sum()),
                 max_residual=float(all_res.max()) if all_res.size else 0.0,
                 residual_l1=float(all_res.sum()),
             )
@@ -646,6 +651,7 @@ def linpro_labels(
     alpha: float | None = None,
     solver: Solver = "auto",
     stats: LinproStats | None = None,
+    num_threads: int | None = None,
 ) -> np.ndarray:
     """LinPro pseudo labels of one video, shape ``(length, num_classes)`` float64 in ``[0, 1]``.
 
@@ -664,5 +670,5 @@ def linpro_labels(
         raise ValueError(f"length: must be >= 0, got {int(n[0])}")
     one = Proposals._trusted(fused.label, fused.start, fused.end, fused.score, fused.inner, None)
     return linpro_labels_batch(
-        [one], n, num_classes, preset=preset, alpha=alpha, solver=solver, stats=stats
+        [one], n, num_classes, preset=preset, alpha=alpha, solver=solver, stats=stats, num_threads=num_threads
     )[0]

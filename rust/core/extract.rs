@@ -1,4 +1,4 @@
-//! Multi-threshold proposal extraction with outer-inner contrast scores (DESIGN §3.1).
+//! Multi-threshold proposal extraction with outer-inner contrast scores (docs/algorithms.md, "Proposal extraction").
 //!
 //! All thresholds are handled in one left-to-right sweep: with the thresholds sorted, the set
 //! of thresholds a snippet exceeds is a prefix, so a run of `x > θ_k` starts where a snippet's
@@ -6,21 +6,17 @@
 //! Work is O(l·log T + runs) per column instead of O(l·T), and the output is regrouped into
 //! the per-threshold order of the definition. Means use compensated prefix sums, so a segment
 //! mean is accurate to a few ulps of the segment's own sum even deep into a long video.
+//!
+//! Exact mode (`ExtractParams::exact`, official preset only) computes each distinct run's means
+//! the way the released code does instead: `np.mean` of the slices, NumPy's pairwise sum in the
+//! TCAM's own dtype ([`crate::core::pairwise`]), the score `inner - outer` rounded to that dtype.
+//! For float32 TCAMs the caller passes thresholds rounded to float32 (NumPy 1.22 compared a
+//! float32 array with a float64 scalar in float32); see [`SortedThresholds::rounded_to`].
 
 use crate::core::error::{CoreError, Result};
-use crate::core::segments::Segments;
-
-/// Which definition of a proposal's score and extent to use.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum ExtractPreset {
-    /// The authors' released code: inner mean over `x[s..=e]` (one snippet past the run),
-    /// outer pad `0.0785·n^0.9` truncated toward zero, right outer part from `e+1` and capped at
-    /// `l-1`, stored end `e+1`.
-    Official,
-    /// The paper's text: inner mean over the run, outer width `trunc(alpha·n)` on each side,
-    /// stored end `e`.
-    Paper { alpha: f64 },
-}
+use crate::core::pairwise::{numpy_mean, NumpyFloat};
+use crate::core::preset::{official_pad, Preset};
+use crate::core::segments::{Segments, MAX_ROWS};
 
 /// Parameters of [`extract_column`] and [`extract`].
 #[derive(Debug, Clone, PartialEq)]
@@ -29,7 +25,9 @@ pub struct ExtractParams {
     pub thresholds: Vec<f64>,
     /// Minimum run length `e - s` in snippets.
     pub min_length: usize,
-    pub preset: ExtractPreset,
+    pub preset: Preset,
+    /// Reproduce the released code's arithmetic for the means (official preset only).
+    pub exact: bool,
 }
 
 /// The official thresholds `np.arange(0.001, 0.04, 0.002)`: `0.001 + 0.002·i`, i = 0..20.
@@ -45,9 +43,10 @@ impl ExtractParams {
         if let Some(i) = self.thresholds.iter().position(|t| !t.is_finite()) {
             return Err(CoreError::invalid("thresholds", format!("non-finite value at index {i}")));
         }
-        if let ExtractPreset::Paper { alpha } = self.preset {
-            if !(alpha.is_finite() && alpha >= 0.0) {
-                return Err(CoreError::invalid("alpha", format!("must be finite and >= 0, got {alpha}")));
+        self.preset.validate()?;
+        if let Preset::Paper { .. } = self.preset {
+            if self.exact {
+                return Err(CoreError::invalid("exact", "reproduces the released code: preset must be \"official\""));
             }
         }
         Ok(())
@@ -61,13 +60,13 @@ struct PrefixSums {
 }
 
 impl PrefixSums {
-    fn new(x: &[f64]) -> Self {
+    fn new<T: NumpyFloat>(x: &[T]) -> Self {
         let mut hi = Vec::with_capacity(x.len() + 1);
         let mut lo = Vec::with_capacity(x.len() + 1);
         let (mut s, mut c) = (0.0f64, 0.0f64);
         hi.push(0.0);
         lo.push(0.0);
-        for &v in x {
+        for v in x.iter().map(|v| v.to_f64()) {
             let t = s + v;
             c += if s.abs() >= v.abs() { (s - t) + v } else { (v - t) + s };
             s = t;
@@ -91,6 +90,9 @@ impl PrefixSums {
 #[derive(Default)]
 pub struct ExtractScratch {
     column: Vec<f64>,
+    /// Exact mode: the outer snippets of one run, gathered (the released code's fancy index).
+    outer64: Vec<f64>,
+    outer32: Vec<f32>,
     /// Per sorted threshold, the runs `(s, e, interval id)` found so far.
     runs: Vec<Vec<(u32, u32, u32)>>,
     open: Vec<u32>,
@@ -106,7 +108,7 @@ impl ExtractScratch {
             self.pad.resize(n + 1, f64::NAN);
         }
         if self.pad[n].is_nan() {
-            self.pad[n] = 0.0785 * (n as f64).powf(0.9);
+            self.pad[n] = official_pad(n as f64);
         }
         self.pad[n]
     }
@@ -120,6 +122,14 @@ pub struct SortedThresholds {
 }
 
 impl SortedThresholds {
+    /// Exact mode for a `T` TCAM: the thresholds as `x > θ` compares them when `x` is a `T`
+    /// array and `θ` a float64 scalar under NumPy 1.22's value-based casting, i.e. rounded to
+    /// `T` (identity for f64).
+    pub fn rounded_to<T: NumpyFloat>(thresholds: &[f64]) -> Self {
+        let rounded: Vec<f64> = thresholds.iter().map(|&t| T::from_f64(t).to_f64()).collect();
+        Self::new(&rounded)
+    }
+
     pub fn new(thresholds: &[f64]) -> Self {
         let mut idx: Vec<usize> = (0..thresholds.len()).collect();
         idx.sort_by(|&a, &b| thresholds[a].total_cmp(&thresholds[b]).then(a.cmp(&b)));
@@ -145,20 +155,38 @@ impl SortedThresholds {
     }
 }
 
-/// Extract the proposals of one class column `x` (contiguous, length l) and append them to
-/// `out` with label `label`, in the definition's order: thresholds as given, runs left to right.
+/// What [`extract_column`] records about runs found at several thresholds.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct Fold {
+    /// Multiplicity of each row appended.
+    pub counts: Vec<f64>,
+    /// For every proposal of the definition's list (folded or not), in its order, the row it
+    /// became (relative to the first row of that call): `copy_of[o]` is the row of proposal `o`.
+    pub copy_of: Vec<u32>,
+}
+
+impl Fold {
+    pub fn clear(&mut self) {
+        self.counts.clear();
+        self.copy_of.clear();
+    }
+}
+
+/// Extract the proposals of one class column `x` (length l) and append them to `out` with label
+/// `label`, in the definition's order: thresholds as given, runs left to right.
 ///
-/// With `counts`, a run found at several thresholds (the same `[s, e)`, hence the same score)
-/// is appended once, at its first position, and `counts` gets its multiplicity: fusion and
-/// NMS treat `m` identical rows exactly as one row of weight `m`, at a fraction of the cost.
-pub fn extract_column(
-    x: &[f64],
+/// With `fold`, a run found at several thresholds (the same `[s, e)`, hence the same score)
+/// is appended once, at its first position, and `fold` gets its multiplicity and which row each
+/// proposal became: fusion and NMS treat `m` identical rows exactly as one row of weight `m`,
+/// at a fraction of the cost.
+pub fn extract_column<T: Gather>(
+    x: &[T],
     label: i64,
     params: &ExtractParams,
     sorted: &SortedThresholds,
     scratch: &mut ExtractScratch,
     out: &mut Segments,
-    mut counts: Option<&mut Vec<f64>>,
+    mut fold: Option<&mut Fold>,
 ) {
     let l = x.len();
     let nt = sorted.values.len();
@@ -188,7 +216,7 @@ pub fn extract_column(
         }
     };
     let mut prev = 0usize;
-    for (i, &v) in x.iter().enumerate() {
+    for (i, v) in x.iter().map(|v| v.to_f64()).enumerate() {
         let r = sorted.rank_from(v, prev);
         if r > prev {
             for k in prev..r {
@@ -201,13 +229,13 @@ pub fn extract_column(
     }
     close(&mut scratch.runs, &scratch.open, 0..prev, l as u32);
 
-    let sums = PrefixSums::new(x);
+    let sums = if params.exact { None } else { Some(PrefixSums::new(x)) };
     let runs = std::mem::take(&mut scratch.runs);
     // Output row of each interval id already emitted (dedup mode).
     let mut first = std::mem::take(&mut scratch.first);
     first.clear();
     first.resize(ids as usize, u32::MAX);
-    let base = counts.as_ref().map_or(0, |c| c.len());
+    let base = fold.as_ref().map_or(0, |f| f.counts.len());
     for &slot in &sorted.order {
         for &(s, e, id) in &runs[slot] {
             let (s, e) = (s as usize, e as usize);
@@ -215,43 +243,88 @@ pub fn extract_column(
             if n < params.min_length {
                 continue;
             }
-            if let Some(c) = counts.as_deref_mut() {
-                let f = first[id as usize];
-                if f != u32::MAX {
-                    c[base + f as usize] += 1.0;
+            if let Some(f) = fold.as_deref_mut() {
+                let row = first[id as usize];
+                if row != u32::MAX {
+                    f.counts[base + row as usize] += 1.0;
+                    f.copy_of.push(row);
                     continue;
                 }
-                first[id as usize] = (c.len() - base) as u32;
-                c.push(1.0);
+                let row = (f.counts.len() - base) as u32;
+                first[id as usize] = row;
+                f.counts.push(1.0);
+                f.copy_of.push(row);
             }
-            let (inner, outer, end) = match params.preset {
-                ExtractPreset::Official => official_contrast(&sums, l, s, e, scratch.official_pad(n)),
-                ExtractPreset::Paper { alpha } => paper_contrast(&sums, l, s, e, alpha),
+            let pad = if params.preset == Preset::Official { scratch.official_pad(n) } else { 0.0 };
+            let (inner, score, end) = match (&sums, params.preset) {
+                (None, _) => T::released_contrast(x, s, e, pad, scratch),
+                (Some(sums), Preset::Official) => official_contrast(sums, l, s, e, pad),
+                (Some(sums), Preset::Paper { alpha }) => paper_contrast(sums, l, s, e, alpha),
             };
-            out.push(label, s as f64, end, inner - outer, inner);
+            out.push(label, s as f64, end, score, inner);
         }
     }
     scratch.runs = runs;
     scratch.first = first;
 }
 
-/// Official inner/outer means and stored end for the run `[s, e)`.
-fn official_contrast(sums: &PrefixSums, l: usize, s: usize, e: usize, pad: f64) -> (f64, f64, f64) {
+/// The official inner range `[s, min(e+1, l))` and outer ranges `[outer_s, s)`,
+/// `[e+1, outer_e)` of the run `[s, e)` (`pad` = `0.0785·n^0.9`), with the same float operations,
+/// in the same order, as the released code (`int` truncates toward zero, like `as`). An empty
+/// right range is `(e+1, e+1)`, which may lie past the end of the video.
+#[inline]
+fn official_ranges(l: usize, s: usize, e: usize, pad: f64) -> (usize, (usize, usize), (usize, usize)) {
     let inner_end = (e + 1).min(l);
-    let inner = sums.sum(s, inner_end) / (inner_end - s) as f64;
-    // The same float operations, in the same order, as the released code.
-    let outer_s = ((s as f64 - pad) as i64).max(0) as usize; // `as` truncates toward zero
+    let outer_s = ((s as f64 - pad) as i64).max(0) as usize;
     let outer_e = (((e as f64 + pad) + 1.0) as i64).min(l as i64 - 1).max(0) as usize;
-    let left = s - outer_s.min(s);
     let right_from = e + 1;
-    let right = outer_e.saturating_sub(right_from);
-    let count = left + right;
-    let outer =
-        if count == 0 { 0.0 } else { (sums.sum(outer_s, s) + sums.sum(right_from, right_from + right)) / count as f64 };
-    (inner, outer, (e + 1) as f64)
+    (inner_end, (outer_s.min(s), s), (right_from, outer_e.max(right_from)))
 }
 
-/// Paper inner/outer means and stored end for the run `[s, e)`.
+/// Official inner mean, score and stored end for the run `[s, e)`.
+fn official_contrast(sums: &PrefixSums, l: usize, s: usize, e: usize, pad: f64) -> (f64, f64, f64) {
+    let (inner_end, left, right) = official_ranges(l, s, e, pad);
+    let inner = sums.sum(s, inner_end) / (inner_end - s) as f64;
+    let count = (left.1 - left.0) + (right.1 - right.0);
+    let outer = if count == 0 { 0.0 } else { (sums.sum(left.0, left.1) + sums.sum(right.0, right.1)) / count as f64 };
+    (inner, inner - outer, (e + 1) as f64)
+}
+
+/// Column types [`extract_column`] reads: the sweep and the fast means use their float64
+/// values; exact mode computes the means in the type itself.
+pub trait Gather: NumpyFloat {
+    /// The released code's inner mean, score and stored end for the run `[s, e)` of `x`:
+    /// `np.mean(x[s:e+1])` and `np.mean` of the outer snippets gathered into one array (or 0
+    /// when there are none), `score = inner - outer` in this type.
+    fn released_contrast(x: &[Self], s: usize, e: usize, pad: f64, scratch: &mut ExtractScratch) -> (f64, f64, f64);
+}
+
+fn released_contrast_in<T: NumpyFloat>(x: &[T], s: usize, e: usize, pad: f64, outer: &mut Vec<T>) -> (f64, f64, f64) {
+    let (inner_end, left, right) = official_ranges(x.len(), s, e, pad);
+    let inner = numpy_mean(&x[s..inner_end]);
+    outer.clear();
+    outer.extend_from_slice(&x[left.0..left.1]);
+    if right.1 > right.0 {
+        outer.extend_from_slice(&x[right.0..right.1]);
+    }
+    // `inner - 0` (an int) is exact, whatever the dtype rules.
+    let score = if outer.is_empty() { inner } else { inner - numpy_mean(outer) };
+    (inner.to_f64(), score.to_f64(), (e + 1) as f64)
+}
+
+impl Gather for f64 {
+    fn released_contrast(x: &[f64], s: usize, e: usize, pad: f64, scratch: &mut ExtractScratch) -> (f64, f64, f64) {
+        released_contrast_in(x, s, e, pad, &mut scratch.outer64)
+    }
+}
+
+impl Gather for f32 {
+    fn released_contrast(x: &[f32], s: usize, e: usize, pad: f64, scratch: &mut ExtractScratch) -> (f64, f64, f64) {
+        released_contrast_in(x, s, e, pad, &mut scratch.outer32)
+    }
+}
+
+/// Paper inner mean, score and stored end for the run `[s, e)`.
 fn paper_contrast(sums: &PrefixSums, l: usize, s: usize, e: usize, alpha: f64) -> (f64, f64, f64) {
     let n = e - s;
     let inner = sums.sum(s, e) / n as f64;
@@ -260,13 +333,21 @@ fn paper_contrast(sums: &PrefixSums, l: usize, s: usize, e: usize, alpha: f64) -
     let right_to = e.saturating_add(w).min(l);
     let count = (s - left_from) + (right_to - e);
     let outer = if count == 0 { 0.0 } else { (sums.sum(left_from, s) + sums.sum(e, right_to)) / count as f64 };
-    (inner, outer, e as f64)
+    (inner, inner - outer, e as f64)
 }
 
-/// Check a row-major `(l, k)` class activation sequence: right size, every value finite.
-pub fn validate_cas(cas: &[f64], l: usize, k: usize) -> Result<()> {
-    if cas.len() != l * k {
+/// Check a row-major `(l, k)` class activation sequence: right size, every value finite, and
+/// small enough for 32-bit snippet and proposal indices ([`MAX_ROWS`]) under `thresholds`
+/// thresholds (a column yields at most `thresholds · ⌈l/2⌉` runs).
+pub fn validate_cas<T: NumpyFloat + std::fmt::Display>(cas: &[T], l: usize, k: usize, thresholds: usize) -> Result<()> {
+    if l.checked_mul(k) != Some(cas.len()) {
         return Err(CoreError::invalid("cas", format!("has {} values, expected {l}×{k}", cas.len())));
+    }
+    if l > MAX_ROWS || thresholds.saturating_mul(l.div_ceil(2)) > MAX_ROWS {
+        return Err(CoreError::invalid(
+            "cas",
+            format!("{l} snippets under {thresholds} thresholds are too many (at most {MAX_ROWS} proposals per class)"),
+        ));
     }
     if let Some(i) = first_non_finite(cas) {
         return Err(CoreError::invalid(
@@ -281,18 +362,18 @@ pub fn validate_cas(cas: &[f64], l: usize, k: usize) -> Result<()> {
 /// summing it in eight independent lanes vectorises, so the common all-finite case costs a
 /// fraction of an instruction per value. Only a chunk that turns NaN is searched.
 #[allow(clippy::eq_op)] // `v - v` is the test itself
-pub fn first_non_finite(x: &[f64]) -> Option<usize> {
+pub fn first_non_finite<T: NumpyFloat>(x: &[T]) -> Option<usize> {
     const CHUNK: usize = 256;
     for (c, chunk) in x.chunks(CHUNK).enumerate() {
-        let mut lanes = [0.0f64; 8];
-        let mut tail = 0.0f64;
+        let mut lanes = [T::ZERO; 8];
+        let mut tail = T::ZERO;
         let exact = chunk.chunks_exact(8);
-        for v in exact.remainder() {
-            tail += v - v;
+        for &v in exact.remainder() {
+            tail = tail + (v - v);
         }
         for group in exact {
-            for (acc, v) in lanes.iter_mut().zip(group) {
-                *acc += v - v;
+            for (acc, &v) in lanes.iter_mut().zip(group) {
+                *acc = *acc + (v - v);
             }
         }
         if lanes.iter().any(|a| a.is_nan()) || tail.is_nan() {
@@ -323,14 +404,14 @@ pub fn extract_classes(
 }
 
 /// Copy column `c` of a row-major `(l, k)` matrix into `buf`.
-pub fn gather_column(cas: &[f64], l: usize, k: usize, c: usize, buf: &mut Vec<f64>) {
+pub fn gather_column<T: Copy>(cas: &[T], l: usize, k: usize, c: usize, buf: &mut Vec<T>) {
     buf.clear();
     buf.extend((0..l).map(|i| cas[i * k + c]));
 }
 
 /// Validated entry point: proposals of `classes` (sorted, deduplicated; `None` = all columns).
 pub fn extract(cas: &[f64], l: usize, k: usize, classes: Option<&[i64]>, params: &ExtractParams) -> Result<Segments> {
-    validate_cas(cas, l, k)?;
+    validate_cas(cas, l, k, params.thresholds.len())?;
     params.validate()?;
     let mut cls: Vec<usize> = match classes {
         None => (0..k).collect(),
@@ -381,7 +462,8 @@ mod tests {
     fn sweep_matches_per_threshold_runs() {
         let x = [0.0, 0.5, 0.5, 0.1, 0.7, 0.7, 0.7, 0.0, 0.3, 0.3];
         let th = vec![0.2, 0.05, 0.6, 0.6];
-        let p = ExtractParams { thresholds: th.clone(), min_length: 1, preset: ExtractPreset::Paper { alpha: 0.0 } };
+        let p =
+            ExtractParams { thresholds: th.clone(), min_length: 1, preset: Preset::Paper { alpha: 0.0 }, exact: false };
         let mut out = Segments::default();
         extract_column(&x, 0, &p, &SortedThresholds::new(&th), &mut ExtractScratch::default(), &mut out, None);
         let expected: Vec<(f64, f64)> =
@@ -395,14 +477,16 @@ mod tests {
         // A steep bump: the same run [1, 4) above 0.1, 0.2 and 0.3; [2, 3) above 0.6.
         let x = [0.0, 0.5, 0.7, 0.5, 0.0];
         let th = vec![0.1, 0.2, 0.6, 0.3];
-        let p = ExtractParams { thresholds: th.clone(), min_length: 1, preset: ExtractPreset::Official };
+        let p = ExtractParams { thresholds: th.clone(), min_length: 1, preset: Preset::Official, exact: false };
         let sorted = SortedThresholds::new(&th);
-        let (mut all, mut once, mut counts) = (Segments::default(), Segments::default(), vec![]);
+        let (mut all, mut once, mut fold) = (Segments::default(), Segments::default(), Fold::default());
         extract_column(&x, 0, &p, &sorted, &mut ExtractScratch::default(), &mut all, None);
-        extract_column(&x, 0, &p, &sorted, &mut ExtractScratch::default(), &mut once, Some(&mut counts));
+        extract_column(&x, 0, &p, &sorted, &mut ExtractScratch::default(), &mut once, Some(&mut fold));
         assert_eq!(all.start, vec![1.0, 1.0, 2.0, 1.0]);
         assert_eq!(once.start, vec![1.0, 2.0]);
-        assert_eq!(counts, vec![3.0, 1.0]);
+        assert_eq!(fold.counts, vec![3.0, 1.0]);
+        // proposals in definition order: [1,4) at 0.1, at 0.2, [2,3) at 0.6, [1,4) at 0.3
+        assert_eq!(fold.copy_of, vec![0, 0, 1, 0]);
         assert_eq!(once.score, vec![all.score[0], all.score[2]]);
     }
 
@@ -410,7 +494,7 @@ mod tests {
     fn official_quirks_hand_computed() {
         // l = 6, one run [1, 4) above 0.001: n = 3, pad = 0.0785·3^0.9 ≈ 0.21.
         let x = [0.2, 0.5, 0.6, 0.7, 0.0, 0.3];
-        let p = ExtractParams { thresholds: vec![0.001], min_length: 2, preset: ExtractPreset::Official };
+        let p = ExtractParams { thresholds: vec![0.001], min_length: 2, preset: Preset::Official, exact: false };
         let mut out = Segments::default();
         extract_column(
             &x,
@@ -438,10 +522,20 @@ mod tests {
             2,
             1,
             None,
-            &ExtractParams { thresholds: official_thresholds(), min_length: 2, preset: ExtractPreset::Official },
+            &ExtractParams { thresholds: official_thresholds(), min_length: 2, preset: Preset::Official, exact: false },
         )
         .unwrap_err();
         assert!(err.to_string().contains("cas"));
+    }
+
+    #[test]
+    fn sizes_beyond_32_bit_indices_are_refused() {
+        // Checked from the shape alone (no data of that size is needed to be refused).
+        let err = validate_cas::<f64>(&[], MAX_ROWS + 1, 0, 1).unwrap_err();
+        assert_eq!(err.arg(), "cas");
+        assert!(validate_cas::<f64>(&[], 1 << 30, 0, 8).unwrap_err().to_string().contains("thresholds"));
+        assert!(validate_cas::<f64>(&[], 1 << 30, 0, 3).is_ok());
+        assert_eq!(validate_cas::<f64>(&[0.0; 3], usize::MAX, 2, 1).unwrap_err().arg(), "cas");
     }
 
     #[test]

@@ -1,4 +1,4 @@
-//! Weighted instance fusion (DESIGN §3.2): the greedy grouping loop and its weighted merge.
+//! Weighted instance fusion (docs/algorithms.md, "Weighted instance fusion"): the greedy grouping loop and its weighted merge.
 
 use crate::core::error::{CoreError, Result};
 use crate::core::overlap::{score_order_into, Overlap, Window};
@@ -12,16 +12,6 @@ pub enum Weight {
     Inner,
     /// The proposal score (the paper).
     Score,
-}
-
-impl Weight {
-    pub fn parse(name: &str) -> Option<Self> {
-        match name {
-            "inner" => Some(Weight::Inner),
-            "score" => Some(Weight::Score),
-            _ => None,
-        }
-    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -68,6 +58,7 @@ pub struct Workspace {
     pub(crate) rows: Segments,
     pub(crate) keyed: Vec<(u64, u32)>,
     pub(crate) order: Vec<u32>,
+    pub(crate) released: crate::core::released::Buffers,
 }
 
 /// Buffers of [`greedy_groups`].
@@ -120,47 +111,64 @@ pub(crate) fn greedy_groups(
 /// Fuse one (video, label) group; rows appended to `out` by fused score descending (stable
 /// in pivot order).
 pub fn fuse_group(g: &Group<'_>, label: i64, params: &FuseParams, out: &mut Segments, ws: &mut Workspace) {
-    let weights = match params.weight {
-        Weight::Inner => g.inner,
-        Weight::Score => g.score,
-    };
-    let t = params.temperature;
-    let Workspace { greedy, weights: w, values: xs, index, rows: fused, keyed, order } = ws;
+    let Workspace { greedy, weights: w, values: xs, index, rows: fused, keyed, order, .. } = ws;
     fused.clear();
     greedy_groups(g, params.overlap, params.threshold, greedy, |_, members| {
-        if members.len() == 1 {
-            // Also exact for a row of count m: m identical rows fuse to themselves.
-            let i = members[0];
-            fused.push(label, g.start[i], g.end[i], g.score[i], g.inner[i]);
-            return;
-        }
-        // Softmax with the maximum subtracted: exp never overflows, the largest term is 1
-        // (dividing by T rather than multiplying by 1/T keeps a subnormal T finite).
-        let wmax = members.iter().map(|&i| weights[i]).fold(f64::NEG_INFINITY, f64::max);
-        w.clear();
-        match g.count {
-            None => w.extend(members.iter().map(|&i| ((weights[i] - wmax) / t).exp())),
-            Some(c) => w.extend(members.iter().map(|&i| c[i] * ((weights[i] - wmax) / t).exp())),
-        }
-        let total: f64 = w.iter().sum();
-        for v in w.iter_mut() {
-            *v /= total;
-        }
-        let mut locate = |col: &[f64]| {
-            xs.clear();
-            xs.extend(members.iter().map(|&i| col[i]));
-            params.template.locate(xs, w, index)
-        };
-        let (s, e, sc, inn) = (locate(g.start), locate(g.end), locate(g.score), locate(g.inner));
+        let (s, e, sc, inn) = softmax_fuse(g, members, params, w, xs, index);
         fused.push(label, s, e, sc, inn);
     });
-    // Stable by score descending: ties keep pick order.
+    push_by_score(fused, keyed, order, out);
+}
+
+/// Append `fused` to `out` by score descending; ties keep their order.
+pub(crate) fn push_by_score(fused: &Segments, keyed: &mut Vec<(u64, u32)>, order: &mut Vec<u32>, out: &mut Segments) {
     score_order_into(&fused.score, keyed, order);
     out.reserve(order.len());
     for &i in order.iter() {
         let i = i as usize;
         out.push(fused.label[i], fused.start[i], fused.end[i], fused.score[i], fused.inner[i]);
     }
+}
+
+/// The fused `(start, end, score, inner)` of `members` (rows of `g`, pivot first): each column
+/// located by `params.template` under the weights `softmax(weight / T)`, a row of count `m`
+/// weighing as `m` rows. `w`, `xs`, `index` are scratch.
+pub(crate) fn softmax_fuse(
+    g: &Group<'_>,
+    members: &[usize],
+    params: &FuseParams,
+    w: &mut Vec<f64>,
+    xs: &mut Vec<f64>,
+    index: &mut Vec<usize>,
+) -> (f64, f64, f64, f64) {
+    if members.len() == 1 {
+        // Also exact for a row of count m: m identical rows fuse to themselves.
+        let i = members[0];
+        return (g.start[i], g.end[i], g.score[i], g.inner[i]);
+    }
+    let weights = match params.weight {
+        Weight::Inner => g.inner,
+        Weight::Score => g.score,
+    };
+    let t = params.temperature;
+    // Softmax with the maximum subtracted: exp never overflows, the largest term is 1
+    // (dividing by T rather than multiplying by 1/T keeps a subnormal T finite).
+    let wmax = members.iter().map(|&i| weights[i]).fold(f64::NEG_INFINITY, f64::max);
+    w.clear();
+    match g.count {
+        None => w.extend(members.iter().map(|&i| ((weights[i] - wmax) / t).exp())),
+        Some(c) => w.extend(members.iter().map(|&i| c[i] * ((weights[i] - wmax) / t).exp())),
+    }
+    let total: f64 = w.iter().sum();
+    for v in w.iter_mut() {
+        *v /= total;
+    }
+    let mut locate = |col: &[f64]| {
+        xs.clear();
+        xs.extend(members.iter().map(|&i| col[i]));
+        params.template.locate(xs, w, index)
+    };
+    (locate(g.start), locate(g.end), locate(g.score), locate(g.inner))
 }
 
 #[cfg(test)]

@@ -1,4 +1,4 @@
-//! Baselines for benchmarking fusion (DESIGN §3.3): hard NMS (the fusion loop keeping only
+//! Baselines for benchmarking fusion (docs/algorithms.md, "NMS and soft-NMS"): hard NMS (the fusion loop keeping only
 //! the pivot) and soft-NMS (Gaussian and linear decay).
 
 use std::cmp::Ordering;

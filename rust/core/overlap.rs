@@ -16,14 +16,6 @@ pub enum Overlap {
 }
 
 impl Overlap {
-    pub fn parse(name: &str) -> Option<Self> {
-        match name {
-            "coverage" => Some(Overlap::Coverage),
-            "iou" => Some(Overlap::Iou),
-            _ => None,
-        }
-    }
-
     /// Overlap of candidate `(sj, ej)` with pivot `(sp, ep)`.
     #[inline]
     pub fn of(self, sp: f64, ep: f64, sj: f64, ej: f64) -> f64 {

@@ -1,4 +1,4 @@
-//! LinPro pseudo labels, the combinatorial half (DESIGN §3.5): W rows, the equivalence-class
+//! LinPro pseudo labels, the combinatorial half (docs/algorithms.md, "LinPro pseudo labels"): W rows, the equivalence-class
 //! partition of a video's snippets, the independent components, closed forms for the
 //! single-constraint components, and the stacked reduced LP that the Python side hands to HiGHS.
 //!
@@ -27,47 +27,11 @@ use std::collections::HashMap;
 use rayon::prelude::*;
 
 use crate::core::error::{CoreError, Result};
+use crate::core::preset::{official_pad, Preset};
 
 /// Marker for "none" in index arrays (the all-zero class has no component; a closed-form class
 /// has no LP column).
 pub const NONE: usize = usize::MAX;
-
-/// How the outer ranges of a W row are sized.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum WRule {
-    /// The released code: with `s = int(start)`, `e = int(end)`, `n = e - s`,
-    /// `pad = 0.0785 n^0.9`, the outer ranges are `[max(0, int(s - pad)), s)` and
-    /// `[e, min(l - 1, int(e + pad + 1)))` (the last snippet is never an outer snippet: a quirk
-    /// kept on purpose). `int` truncates toward zero.
-    Official,
-    /// The paper's text: outer width `w = int(alpha · n)` on each side, i.e. `[max(0, s - w), s)`
-    /// and `[e, min(l, e + w))`, with `s`, `e`, `n` as above.
-    Paper { alpha: f64 },
-}
-
-impl WRule {
-    /// `Official` for `"official"`, `Paper { alpha }` for `"paper"`.
-    pub fn parse(name: &str, alpha: f64) -> Result<Self> {
-        let rule = match name {
-            "official" => WRule::Official,
-            "paper" => WRule::Paper { alpha },
-            other => {
-                return Err(CoreError::invalid("preset", format!("must be \"official\" or \"paper\", got {other:?}")))
-            }
-        };
-        rule.validate()?;
-        Ok(rule)
-    }
-
-    pub fn validate(&self) -> Result<()> {
-        if let WRule::Paper { alpha } = *self {
-            if !(alpha.is_finite() && alpha >= 0.0) {
-                return Err(CoreError::invalid("alpha", format!("must be finite and >= 0, got {alpha}")));
-            }
-        }
-        Ok(())
-    }
-}
 
 /// One row of W as three half-open snippet ranges `(lo, hi)`, already clipped to `[0, l]` the
 /// way numpy clips slice bounds; a range with `lo >= hi` is empty.
@@ -118,7 +82,7 @@ fn check_instance(k: usize, start: f64, end: f64, score: f64) -> Result<()> {
 /// The W row of an instance `[start, end)` on a video of `length` snippets.
 ///
 /// `start` and `end` must be finite with `0 <= start <= end` (the callers validate).
-pub fn w_row(start: f64, end: f64, length: usize, rule: WRule) -> WRow {
+pub fn w_row(start: f64, end: f64, length: usize, rule: Preset) -> WRow {
     let l = length as f64;
     // numpy slice-bound clipping for bounds that may exceed the video (and, for `l - 1` with
     // l = 0, be negative).
@@ -135,11 +99,11 @@ pub fn w_row(start: f64, end: f64, length: usize, rule: WRule) -> WRow {
     let e = end.trunc();
     let n = e - s;
     let (outer_lo, outer_hi) = match rule {
-        WRule::Official => {
-            let pad = 0.0785 * n.powf(0.9);
+        Preset::Official => {
+            let pad = official_pad(n);
             ((s - pad).trunc().max(0.0), (e + pad + 1.0).trunc().min(l - 1.0))
         }
-        WRule::Paper { alpha } => {
+        Preset::Paper { alpha } => {
             let w = (alpha * n).trunc();
             ((s - w).max(0.0), (e + w).min(l))
         }
@@ -371,7 +335,7 @@ pub fn partition(rows: &[WRow], length: usize) -> Partition {
 }
 
 /// The partition for instances given by their bounds (validated here).
-pub fn partition_instances(start: &[f64], end: &[f64], length: usize, rule: WRule) -> Result<Partition> {
+pub fn partition_instances(start: &[f64], end: &[f64], length: usize, rule: Preset) -> Result<Partition> {
     rule.validate()?;
     if start.len() != end.len() {
         return Err(CoreError::invalid(
@@ -388,7 +352,7 @@ pub fn partition_instances(start: &[f64], end: &[f64], length: usize, rule: WRul
 }
 
 /// The W rows of instances given by their bounds (validated here).
-pub fn w_rows(start: &[f64], end: &[f64], length: usize, rule: WRule) -> Result<Vec<WRow>> {
+pub fn w_rows(start: &[f64], end: &[f64], length: usize, rule: Preset) -> Result<Vec<WRow>> {
     rule.validate()?;
     if start.len() != end.len() {
         return Err(CoreError::invalid(
@@ -588,7 +552,7 @@ pub fn linpro_plan(
     score: &[f64],
     lengths: &[usize],
     num_classes: usize,
-    rule: WRule,
+    rule: Preset,
 ) -> Result<LinproPlan> {
     rule.validate()?;
     let n = label.len();
@@ -825,29 +789,29 @@ mod tests {
 
     #[test]
     fn official_row_matches_hand_computation() {
-        // s = 10, e = 30, n = 20, pad = 0.0785 * 20^0.9 = 1.1934...
-        let r = w_row(10.7, 30.2, 100, WRule::Official);
+        // s = 10, e = 30, n = 20, pad = 0.0785 * 20^0.9 = 1.1636...
+        let r = w_row(10.7, 30.2, 100, Preset::Official);
         assert_eq!(r.inner, (10, 30));
         assert_eq!(r.left, (8, 10)); // int(10 - 1.19) = 8
         assert_eq!(r.right, (30, 32)); // int(30 + 1.19 + 1) = 32
                                        // Right outer capped at l - 1 (quirk): the last snippet is never outer.
-        let r = w_row(90.0, 98.0, 100, WRule::Official);
+        let r = w_row(90.0, 98.0, 100, Preset::Official);
         assert_eq!(r.right, (98, 99));
         // An instance past the end: inner clipped like a numpy slice.
-        let r = w_row(95.0, 120.0, 100, WRule::Official);
+        let r = w_row(95.0, 120.0, 100, Preset::Official);
         assert_eq!(r.inner, (95, 100));
         assert!(r.right.0 >= r.right.1);
         // n = 0: pad = 0, the right outer is [e, e + 1).
-        let r = w_row(5.0, 5.5, 100, WRule::Official);
+        let r = w_row(5.0, 5.5, 100, Preset::Official);
         assert_eq!((r.left, r.inner, r.right), ((5, 5), (5, 5), (5, 6)));
         // Left outer clipped at 0.
-        let r = w_row(0.5, 40.0, 100, WRule::Official);
+        let r = w_row(0.5, 40.0, 100, Preset::Official);
         assert_eq!(r.left, (0, 0));
     }
 
     #[test]
     fn paper_row_matches_hand_computation() {
-        let rule = WRule::Paper { alpha: 0.25 };
+        let rule = Preset::Paper { alpha: 0.25 };
         let r = w_row(10.0, 30.0, 100, rule); // w = 5
         assert_eq!((r.left, r.inner, r.right), ((5, 10), (10, 30), (30, 35)));
         let r = w_row(2.0, 5.0, 6, rule); // n = 3, w = int(0.75) = 0
@@ -881,7 +845,7 @@ mod tests {
         for trial in 0..2000 {
             let length = 1 + rng.below(60) as usize;
             let (s, e) = random_instances(&mut rng, length);
-            let rule = if trial % 2 == 0 { WRule::Official } else { WRule::Paper { alpha: 0.25 } };
+            let rule = if trial % 2 == 0 { Preset::Official } else { Preset::Paper { alpha: 0.25 } };
             let rows: Vec<WRow> = s.iter().zip(&e).map(|(&a, &b)| w_row(a, b, length, rule)).collect();
             let part = partition(&rows, length);
             let (cls, patterns) = dense_reference(&rows, length);
@@ -957,7 +921,7 @@ mod tests {
                 }
             }
         }
-        let plan = linpro_plan(&video, &label, &start, &end, &score, &lengths, 3, WRule::Official).unwrap();
+        let plan = linpro_plan(&video, &label, &start, &end, &score, &lengths, 3, Preset::Official).unwrap();
         // Segments of each problem tile its video.
         let mut covered = vec![vec![0usize; 3]; lengths.len()];
         for j in 0..plan.seg_video.len() {
@@ -1006,18 +970,17 @@ mod tests {
             Ok(_) => "ok".to_string(),
         };
         let l = [10usize];
-        assert_eq!(err(linpro_plan(&[0], &[0], &[1.0], &[2.0], &[0.5], &l, 1, WRule::Official)), "ok");
-        assert_eq!(err(linpro_plan(&[1], &[0], &[1.0], &[2.0], &[0.5], &l, 1, WRule::Official)), "video");
-        assert_eq!(err(linpro_plan(&[0], &[1], &[1.0], &[2.0], &[0.5], &l, 1, WRule::Official)), "label");
-        assert_eq!(err(linpro_plan(&[0], &[0], &[-1.0], &[2.0], &[0.5], &l, 1, WRule::Official)), "start");
-        assert_eq!(err(linpro_plan(&[0], &[0], &[f64::NAN], &[2.0], &[0.5], &l, 1, WRule::Official)), "start");
-        assert_eq!(err(linpro_plan(&[0], &[0], &[3.0], &[2.0], &[0.5], &l, 1, WRule::Official)), "end");
-        assert_eq!(err(linpro_plan(&[0], &[0], &[1.0], &[2.0], &[f64::INFINITY], &l, 1, WRule::Official)), "score");
-        assert_eq!(err(linpro_plan(&[0, 0], &[0], &[1.0], &[2.0], &[0.5], &l, 1, WRule::Official)), "video");
-        assert_eq!(err(linpro_plan(&[0], &[0], &[1.0], &[2.0], &[0.5], &l, 1, WRule::Paper { alpha: -1.0 })), "alpha");
-        assert!(WRule::parse("nope", 0.25).is_err());
+        assert_eq!(err(linpro_plan(&[0], &[0], &[1.0], &[2.0], &[0.5], &l, 1, Preset::Official)), "ok");
+        assert_eq!(err(linpro_plan(&[1], &[0], &[1.0], &[2.0], &[0.5], &l, 1, Preset::Official)), "video");
+        assert_eq!(err(linpro_plan(&[0], &[1], &[1.0], &[2.0], &[0.5], &l, 1, Preset::Official)), "label");
+        assert_eq!(err(linpro_plan(&[0], &[0], &[-1.0], &[2.0], &[0.5], &l, 1, Preset::Official)), "start");
+        assert_eq!(err(linpro_plan(&[0], &[0], &[f64::NAN], &[2.0], &[0.5], &l, 1, Preset::Official)), "start");
+        assert_eq!(err(linpro_plan(&[0], &[0], &[3.0], &[2.0], &[0.5], &l, 1, Preset::Official)), "end");
+        assert_eq!(err(linpro_plan(&[0], &[0], &[1.0], &[2.0], &[f64::INFINITY], &l, 1, Preset::Official)), "score");
+        assert_eq!(err(linpro_plan(&[0, 0], &[0], &[1.0], &[2.0], &[0.5], &l, 1, Preset::Official)), "video");
+        assert_eq!(err(linpro_plan(&[0], &[0], &[1.0], &[2.0], &[0.5], &l, 1, Preset::Paper { alpha: -1.0 })), "alpha");
         // Huge but finite bounds are clipped, not overflowed.
-        assert_eq!(err(linpro_plan(&[0], &[0], &[1e300], &[1e301], &[0.5], &l, 1, WRule::Official)), "ok");
+        assert_eq!(err(linpro_plan(&[0], &[0], &[1e300], &[1e301], &[0.5], &l, 1, Preset::Official)), "ok");
     }
 
     #[test]

@@ -3,6 +3,10 @@
 use crate::core::error::{CoreError, Result};
 use crate::core::extract::first_non_finite;
 
+/// Most rows one kernel call may index: rows, snippets and proposals are numbered with `u32`
+/// inside the kernels (half the memory of the sort keys), `u32::MAX` marks "none".
+pub const MAX_ROWS: usize = u32::MAX as usize - 1;
+
 /// Segments `[start, end)` in snippets, one row per index across the columns.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Segments {
@@ -77,9 +81,13 @@ impl<'a> SegmentsRef<'a> {
         self.label.is_empty()
     }
 
-    /// Equal lengths, finite values, `end >= start`, non-negative labels and videos.
+    /// At most [`MAX_ROWS`] rows, equal lengths, finite values, `end >= start`, non-negative
+    /// labels and videos.
     pub fn validate(&self) -> Result<()> {
         let m = self.label.len();
+        if m > MAX_ROWS {
+            return Err(CoreError::invalid("label", format!("has {m} rows; at most {MAX_ROWS} are supported")));
+        }
         let floats = [("start", self.start), ("end", self.end), ("score", self.score), ("inner", self.inner)];
         for (name, col) in floats {
             if col.len() != m {

@@ -17,16 +17,6 @@ pub enum Template {
 }
 
 impl Template {
-    pub fn parse(name: &str, dof: f64) -> Option<Self> {
-        match name {
-            "gaussian" => Some(Template::Gaussian),
-            "laplace" => Some(Template::Laplace),
-            "uniform" => Some(Template::Uniform),
-            "student_t" => Some(Template::StudentT { dof }),
-            _ => None,
-        }
-    }
-
     /// Fused value of `x` under weights `g` (same length, non-empty). `scratch` is reused.
     /// Always within `[min x, max x]`: rounding may not push a mean outside the group (so a
     /// group of equal values fuses to exactly that value).

@@ -10,7 +10,7 @@ import numpy as np
 
 from tadfuse._checks import float_array, integer, real
 from tadfuse.config._values import _plain
-from tadfuse.errors import ConfigError
+from tadfuse.errors import ConfigError, InvalidTypeError
 
 __all__ = ["OFFICIAL_THRESHOLDS", "Method", "PostprocessConfig"]
 
@@ -68,6 +68,9 @@ class PostprocessConfig:
     soft_method: str = "gaussian"
     #: Soft-NMS: at most this many detections per class (None = all).
     max_out: int | None = None
+    #: Reproduce the released code's arithmetic bit for bit (preset "official" only; slower):
+    #: docs/algorithms.md, "Exact mode of the official preset".
+    exact: bool = False
 
     def __post_init__(self) -> None:
         def check(name: str, fn: Any) -> None:
@@ -102,6 +105,19 @@ class PostprocessConfig:
         if min(self.thresholds) < 0.0:
             raise ConfigError(f"PostprocessConfig: `thresholds` must be >= 0 (TCAM values are non-negative), "
                               f"got {min(self.thresholds)!r}")
+        if not isinstance(self.exact, (bool, np.bool_)):
+            raise InvalidTypeError(f"PostprocessConfig: `exact` must be True or False, got {self.exact!r}")
+        object.__setattr__(self, "exact", bool(self.exact))
+        if self.exact:
+            # What the released code does (fusion or NMS, one way each); exact mode reproduces
+            # nothing else.
+            released = {"preset": ("official",), "method": ("fusion", "nms"), "overlap": ("coverage",)}
+            if self.method == "fusion":
+                released.update(weight=("inner",), template=("gaussian",))
+            for key, allowed in released.items():
+                if getattr(self, key) not in allowed:
+                    raise ConfigError(f"PostprocessConfig: `exact` reproduces the released code, which needs "
+                                      f"`{key}` in {allowed}, got {key}={getattr(self, key)!r}")
 
     def inactive_fields(self) -> dict[str, str]:
         """Fields that have no effect under this configuration, each with the reason."""
@@ -126,7 +142,9 @@ class PostprocessConfig:
 
     @classmethod
     def official(cls, **overrides: Any) -> PostprocessConfig:
-        """The released code's test-time post-processing (T = 0.2, coverage overlap, inner weights)."""
+        """The released code's test-time post-processing (T = 0.2, coverage overlap, inner weights).
+
+        ``official(exact=True)`` reproduces its arithmetic bit for bit (see `exact`)."""
         return cls(**overrides)
 
     @classmethod

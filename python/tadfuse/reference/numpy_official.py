@@ -215,7 +215,7 @@ def numpy_detect(
     return out
 
 
-if __name__ == "__main__":  # a quick timing: python benches/numpy_official.py
+if __name__ == "__main__":  # a quick timing: python -m tadfuse.reference.numpy_official
     import time
 
     rng = np.random.default_rng(0)
