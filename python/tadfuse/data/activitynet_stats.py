@@ -36,6 +36,7 @@ __all__ = [
     "NUM_CLASSES",
     "RELEASE_INSTANCES",
     "RELEASE_VIDEOS",
+    "SUMMARY",
 ]
 
 #: Activity classes in ActivityNet 1.3.
@@ -76,3 +77,22 @@ COVERAGE_MULTI_COUNTS: tuple[int, ...] = (166, 356, 409, 464, 410, 421, 434, 404
 #: Dirichlet concentration of the instance lengths within a video: in the two-instance videos
 #: the mean of |l1 - l2| / (l1 + l2) is 0.398, which Beta(1.75, 1.75) reproduces (0.40).
 LENGTH_CONCENTRATION = 1.75
+
+#: The headline statistics of the 14,377 training + validation videos (segments clipped to their
+#: video): what the generator is tested against (tests/test_synth.py).
+SUMMARY: dict[str, float] = {
+    "instances_per_video": 1.541,
+    "share_single_instance": 0.755,
+    "duration_mean": 117.8,       # seconds
+    "duration_median": 115.4,     # seconds
+    "duration_min": 1.58,         # seconds
+    "duration_max": 755.1,        # seconds
+    "instance_coverage_mean": 0.427,       # instance length / video duration
+    "instance_coverage_median": 0.326,
+    "share_instances_over_half": 0.414,    # instances covering more than half of their video
+    "video_coverage_mean": 0.653,          # union of a video's instances / its duration
+    "share_videos_over_half": 0.707,       # videos more than half covered
+    "instance_seconds_median": 26.5,
+    "instance_seconds_mean": 49.3,
+    "share_single_class": 0.9992,
+}

@@ -51,6 +51,7 @@ features do not depend on which other videos are generated.
 from __future__ import annotations
 
 import math
+import numbers
 import os
 import shutil
 from collections.abc import Callable, Sequence
@@ -67,7 +68,7 @@ from tadfuse.data import activitynet_stats as anet
 from tadfuse.data._base import DataFormatError, default_subsets
 from tadfuse.data.folders import warn_dropped_ambiguous, write_folders
 from tadfuse.data.wtalc import load_wtalc, thumos14_annotation_dir, write_wtalc
-from tadfuse.errors import InvalidArgumentError
+from tadfuse.errors import InvalidArgumentError, InvalidTypeError
 from tadfuse.proposals import SNIPPET_SECONDS
 
 __all__ = ["ANET_WITHHELD_FILE", "SYNTH_KINDS", "FeatureModel", "make_anet_structured", "make_thumos14_structured",
@@ -431,11 +432,21 @@ def _anet_instances(rng: np.random.Generator, duration: float, label: int) -> li
     return [(label, grid[2 * k], min(grid[2 * k + 1], duration)) for k in range(n)]
 
 
+def _count(where: str, name: str, value: object, lo: int) -> int:
+    """``value`` as an int >= ``lo``; the error names the argument and its CLI flag."""
+    flag = "--" + name.replace("_", "-")
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+        raise InvalidTypeError(f"{where}: {name} (CLI: {flag}) must be an integer, got {value!r}")
+    if int(value) < lo:
+        raise InvalidArgumentError(f"{where}: {name} (CLI: {flag}) must be >= {lo}, got {value}")
+    return int(value)
+
+
 def _split_counts(num_videos: int, fractions: tuple[float, float, float]) -> tuple[int, int, int]:
-    """Videos per split: the cumulative fractions rounded, so the counts sum to ``num_videos``
-    and a zero fraction gives no video."""
-    b1 = int(round(num_videos * fractions[0]))
-    b2 = int(round(num_videos * (fractions[0] + fractions[1])))
+    """Videos per split: the cumulative fractions rounded half up, so the counts sum to
+    ``num_videos`` and a zero fraction gives no video."""
+    b1 = math.floor(num_videos * fractions[0] + 0.5)
+    b2 = min(num_videos, math.floor(num_videos * (fractions[0] + fractions[1]) + 0.5))
     return b1, b2 - b1, num_videos - b2
 
 
@@ -485,7 +496,7 @@ def make_anet_structured(
     Structure (every table from `tadfuse.data.activitynet_stats`, measured on ActivityNet 1.3's
     training + validation annotations; docs/algorithms.md, "Datasets"):
 
-    * **splits**: ``num_videos`` videos, ``split_fractions`` of them (rounded) ``training``,
+    * **splits**: ``num_videos`` videos, ``split_fractions`` of them (rounded half up) ``training``,
       ``validation`` and ``testing`` (default 50 / 25 / 25 %, ActivityNet's 50.1 / 24.6 / 25.2 %),
       named ``anet_<subset>_00001``…; ``split("train")`` is ``training`` and
       ``split("test")`` is ``validation``, which is where WTAL papers evaluate.
@@ -519,28 +530,33 @@ def make_anet_structured(
 
     Deterministic in ``seed``; one random stream per video for the features. A W-TALC bundle
     records the generator settings in ``tadfuse_timebase.json`` (``provenance``); per-video
-    folders in the JSON's ``tadfuse`` block. Raises `InvalidArgumentError` naming the argument
-    for ``num_videos`` < 4, fractions that are negative, do not sum to 1 or leave the training or
-    validation split empty, and `FileExistsError` when ``out_dir`` holds a dataset or a withheld
+    folders in the JSON's ``tadfuse`` block. Raises `InvalidArgumentError` (`InvalidTypeError`
+    for a non-integer count) naming the argument and its CLI flag for ``num_videos`` < 4,
+    ``feature_dim`` < 1, a negative ``seed``, ``split_fractions`` that are not three numbers in
+    [0, 1] summing to 1 or that leave the training or validation split empty, an unknown
+    ``format`` or ``layout``; `FileExistsError` when ``out_dir`` holds a dataset or a withheld
     file and ``overwrite`` is False.
     """
     where = "make_anet_structured"
-    num_videos = _checks.integer(f"{where}: num_videos", num_videos, lo=4)
-    feature_dim = _checks.integer(f"{where}: feature_dim", feature_dim, lo=1)
-    seed = _checks.integer(f"{where}: seed", seed, lo=0)
+    num_videos = _count(where, "num_videos", num_videos, 4)
+    feature_dim = _count(where, "feature_dim", feature_dim, 1)
+    seed = _count(where, "seed", seed, 0)
+    hint = "split_fractions (CLI: --split-fractions)"
     if isinstance(split_fractions, (str, bytes)) or not hasattr(split_fractions, "__len__") or len(split_fractions) != 3:
-        raise InvalidArgumentError(f"{where}: split_fractions must be three numbers (training, validation, testing), "
+        raise InvalidArgumentError(f"{where}: {hint} must be three numbers (training, validation, testing), "
                                    f"got {split_fractions!r}")
-    fractions = tuple(_checks.real(f"{where}: split_fractions[{k}]", f, lo=0.0, hi=1.0)
-                      for k, f in enumerate(split_fractions))
+    fractions = tuple(_checks.real(f"{where}: {hint}[{k}]", f, lo=0.0, hi=1.0) for k, f in enumerate(split_fractions))
     if abs(sum(fractions) - 1.0) > 1e-9:
-        raise InvalidArgumentError(f"{where}: split_fractions must sum to 1, got {fractions} (sum {sum(fractions):g})")
+        raise InvalidArgumentError(f"{where}: {hint} must sum to 1, got {list(fractions)} (sum {sum(fractions):.12g})")
     counts = _split_counts(num_videos, fractions)  # type: ignore[arg-type]
     if counts[0] < 1 or counts[1] < 1:
-        raise InvalidArgumentError(f"{where}: split_fractions {fractions} of num_videos={num_videos} give "
-                                   f"{counts[0]} training and {counts[1]} validation videos; each needs at least one")
+        raise InvalidArgumentError(f"{where}: {hint} {list(fractions)} of num_videos={num_videos} give {counts[0]} "
+                                   f"training and {counts[1]} validation videos; each split needs at least one")
     if format not in ("wtalc", "folders"):
-        raise InvalidArgumentError(f"{where}: format must be 'wtalc' or 'folders', got {format!r}")
+        raise InvalidArgumentError(f"{where}: format (CLI: --format) must be 'wtalc' or 'folders', got {format!r}")
+    if layout not in ("flat", "annotations-subfolder"):
+        raise InvalidArgumentError(f"{where}: layout (CLI: --layout) must be 'flat' or 'annotations-subfolder', "
+                                   f"got {layout!r}")
     model = model if model is not None else FeatureModel(feature_dim=feature_dim)
     if model.feature_dim != feature_dim:
         model = replace(model, feature_dim=feature_dim)
