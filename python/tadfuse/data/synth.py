@@ -511,7 +511,7 @@ def make_anet_structured(
       rounded to 1 ms.
     * **instances**: their number from ActivityNet's counts for the video's duration group (1.54
       per video overall, 75 % of the videos with one; longer videos hold more); a single instance
-      covers a fraction of the video drawn from the single-instance coverage histogram (mean 0.71),
+      covers a fraction of the video drawn from the single-instance coverage histogram (mean 0.70),
       several instances a summed fraction from the multi-instance histogram (mean 0.48), split
       among them by Dirichlet(1.75) proportions; the gaps before, between and after them are
       Dirichlet(1) proportions of the rest. Instances do not overlap and last at least 0.5 s;
