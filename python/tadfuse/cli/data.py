@@ -10,6 +10,7 @@ folder dataset is read. An option the action would ignore for its input is an er
 from __future__ import annotations
 
 import argparse
+import math
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,12 @@ from tadfuse.errors import DataFormatError, InvalidArgumentError
 __all__ = ["add_parser"]
 
 _WTALC_OPTIONS = ("name", "features", "annotation_dir")
+#: The ``tadfuse data synth`` options that only some kinds take.
+_KIND_OPTIONS: dict[str, tuple[str, ...]] = {
+    "toy": ("num_videos", "num_classes"),
+    "thumos14-structured": (),
+    "anet-structured": ("num_videos", "split_fractions"),
+}
 _FOLDER_OPTIONS = ("fps", "stride", "offset", "rescaled", "missing")
 
 
@@ -71,7 +78,7 @@ def _load_wtalc(path: Path, args: argparse.Namespace, features: bool) -> Any:
 
 
 def _synth(args: argparse.Namespace) -> int:
-    from tadfuse.data import load_dataset, synthesize
+    from tadfuse.data import ANET_WITHHELD_FILE, load_dataset, synthesize
 
     if args.layout is not None and args.format == "folders":
         raise InvalidArgumentError("tadfuse data synth: --layout applies to --format wtalc only")
@@ -79,16 +86,34 @@ def _synth(args: argparse.Namespace) -> int:
                                   overwrite=args.overwrite)
     if args.feature_dim is not None:
         kwargs["feature_dim"] = args.feature_dim
-    if args.kind == "toy":
-        kwargs.update(num_videos=40 if args.num_videos is None else args.num_videos,
-                      num_classes=4 if args.num_classes is None else args.num_classes)
-    elif args.num_videos is not None or args.num_classes is not None:
-        raise InvalidArgumentError("tadfuse data synth: --num-videos/--num-classes apply to --kind toy only")
+    for dest in _KIND_OPTIONS["toy"] + _KIND_OPTIONS["anet-structured"]:
+        if getattr(args, dest) is None:
+            continue
+        if dest not in _KIND_OPTIONS[args.kind]:
+            kinds = " and ".join(k for k, opts in _KIND_OPTIONS.items() if dest in opts)
+            raise InvalidArgumentError(f"tadfuse data synth: {_flag(dest)} applies to --kind {kinds} only")
+        kwargs[dest] = getattr(args, dest)
     out = synthesize(args.kind, args.out, **kwargs)
     ds = load_dataset(out)
     ds.notes[:] = unwarned(ds.notes)
     print(ds.summary())
+    if args.kind == "anet-structured" and (out / ANET_WITHHELD_FILE).is_file():
+        print(f"  testing labels withheld: {out / ANET_WITHHELD_FILE}")
     return 0
+
+
+def _fractions(text: str) -> tuple[float, float, float]:
+    """An argparse type: ``TRAIN,VAL,TEST``, three numbers in [0, 1] (their sum is checked by
+    the generator)."""
+    parts = text.split(",")
+    try:
+        values = tuple(float(p) for p in parts)
+    except ValueError:
+        values = ()
+    if len(values) != 3 or not all(math.isfinite(v) and 0 <= v <= 1 for v in values):
+        raise argparse.ArgumentTypeError(f"must be three numbers in [0, 1] separated by commas, e.g. "
+                                         f"0.5,0.25,0.25, got {text!r}")
+    return values  # type: ignore[return-value]
 
 
 def _info(args: argparse.Namespace) -> int:
@@ -208,13 +233,19 @@ def add_parser(subparsers: Any, parents: list[argparse.ArgumentParser]) -> argpa
 
     s = add_command(sub, "synth", parents=parents, help="write a synthetic dataset (W-TALC layout by default)",
                     description="Write a synthetic dataset with planted ground truth.")
-    s.add_argument("--kind", choices=("toy", "thumos14-structured"), required=True,
-                   help="toy: small and fast; thumos14-structured: THUMOS14's real annotation structure")
+    s.add_argument("--kind", choices=tuple(_KIND_OPTIONS), required=True,
+                   help="toy: small and fast; thumos14-structured: THUMOS14's real annotation structure; "
+                   "anet-structured: ActivityNet 1.3's measured structure (200 classes, testing labels withheld)")
     s.add_argument("--out", required=True, help="output folder")
     s.add_argument("--seed", type=integer(0), default=0, help="random seed, >= 0 (default 0)")
-    s.add_argument("--feature-dim", type=integer(1), help="feature dimension (default: toy 32, thumos14-structured 2048)")
-    s.add_argument("--num-videos", type=integer(2), help="toy: number of videos, >= 2 (default 40)")
+    s.add_argument("--feature-dim", type=integer(1),
+                   help="feature dimension (default: toy 32, thumos14-structured 2048, anet-structured 64)")
+    s.add_argument("--num-videos", type=integer(2),
+                   help="toy: number of videos, >= 2 (default 40); anet-structured: >= 4 (default 400)")
     s.add_argument("--num-classes", type=integer(1), help="toy: number of classes (default 4)")
+    s.add_argument("--split-fractions", type=_fractions, metavar="TRAIN,VAL,TEST",
+                   help="anet-structured: fractions of the videos in training, validation and testing, summing "
+                   "to 1 (default 0.5,0.25,0.25)")
     s.add_argument("--layout", choices=("flat", "annotations-subfolder"),
                    help="--format wtalc: flat (RSKP/GauFuse, default) or annotations-subfolder (W-TALC)")
     s.add_argument("--format", choices=("wtalc", "folders"), default="wtalc",

@@ -5,8 +5,9 @@ synthetic generators (docs/algorithms.md, "Datasets").
 * `load_folders` — ``<video>.npy`` files + ActivityNet-style JSON, explicit timebase →
   `FolderDataset` (features memory-mapped).
 * `wtalc_to_folders` / `folders_to_wtalc` — convert between the two layouts.
-* `make_toy`, `make_thumos14_structured` (`synthesize` by name) — synthetic datasets with
-  planted ground truth.
+* `make_toy`, `make_thumos14_structured`, `make_anet_structured` (`synthesize` by name) —
+  synthetic datasets with planted ground truth (the last two with THUMOS14's and ActivityNet
+  1.3's structure; `activitynet_stats` holds the measured ActivityNet tables).
 
 Every dataset is a `VideoDataset`: ``names``, ``subsets``, ``class_names``, ``durations``,
 ``labels_multihot``, ``feature(i)``, ``split("train"|"test"|name)``, ``ground_truth(subset)``
@@ -44,8 +45,10 @@ from tadfuse.data.folders import (
     wtalc_to_folders,
 )
 from tadfuse.data.synth import (
+    ANET_WITHHELD_FILE,
     SYNTH_KINDS,
     FeatureModel,
+    make_anet_structured,
     make_thumos14_structured,
     make_toy,
     synthesize,
@@ -84,6 +87,7 @@ def load_ground_truth(source: Any) -> GroundTruth:
 
 
 __all__ = [
+    "ANET_WITHHELD_FILE",
     "SYNTH_KINDS",
     "THUMOS14_COMMONLY_EXCLUDED",
     "THUMOS14_QUIRKS",
@@ -101,6 +105,7 @@ __all__ = [
     "load_folders",
     "load_ground_truth",
     "load_wtalc",
+    "make_anet_structured",
     "make_thumos14_structured",
     "make_toy",
     "synthesize",

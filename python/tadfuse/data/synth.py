@@ -11,6 +11,12 @@ Two kinds:
     segments, weak labels and ambiguous list (shipped with tadfuse, see
     `tadfuse.data.thumos14_annotation_dir`), with synthetic features (2048-d by default). The
     annotation files are written as released, quirks included (`THUMOS14_QUIRKS`).
+``anet-structured``
+    The statistical structure of ActivityNet 1.3 (`make_anet_structured`): 200 classes, one class
+    per video, few long instances (1.54 per video, covering 65 % of their video on average),
+    durations from seconds to minutes (mean ≈ 2 min), the ``training`` / ``validation`` /
+    ``testing`` splits with the testing labels withheld, 0.64 s snippets; ``num_videos`` videos
+    (400 by default) drawn from the measured tables of `tadfuse.data.activitynet_stats`.
 
 The ground truth written is exactly what was planted, so the evaluator scores against it.
 
@@ -45,6 +51,7 @@ features do not depend on which other videos are generated.
 from __future__ import annotations
 
 import math
+import numbers
 import os
 import shutil
 from collections.abc import Callable, Sequence
@@ -55,18 +62,22 @@ from typing import Literal, Union
 import numpy as np
 from tqdm import tqdm
 
-from tadfuse.annotations import GroundTruth
+from tadfuse import _checks
+from tadfuse.annotations import GroundTruth, write_activitynet_ground_truth
+from tadfuse.data import activitynet_stats as anet
 from tadfuse.data._base import DataFormatError, default_subsets
 from tadfuse.data.folders import warn_dropped_ambiguous, write_folders
 from tadfuse.data.wtalc import load_wtalc, thumos14_annotation_dir, write_wtalc
+from tadfuse.errors import InvalidArgumentError, InvalidTypeError
 from tadfuse.proposals import SNIPPET_SECONDS
 
-__all__ = ["SYNTH_KINDS", "FeatureModel", "make_thumos14_structured", "make_toy", "synthesize"]
+__all__ = ["ANET_WITHHELD_FILE", "SYNTH_KINDS", "FeatureModel", "make_anet_structured", "make_thumos14_structured",
+           "make_toy", "synthesize"]
 
 PathLike = Union[str, "os.PathLike[str]"]
 
 #: The generator names accepted by `synthesize` and ``tadfuse data synth --kind``.
-SYNTH_KINDS = ("toy", "thumos14-structured")
+SYNTH_KINDS = ("toy", "thumos14-structured", "anet-structured")
 
 
 @dataclass(frozen=True)
@@ -137,6 +148,22 @@ class _Plan:
     video_labels: list[list[str]]
     ambiguous: list[tuple[str, float, float]]
     original_fps: np.ndarray
+    #: Subsets whose planted segments are in the features but not in the dataset's ground truth.
+    withheld: frozenset[str] = frozenset()
+
+    def ground_truth(self, snippet_seconds: float, *, withheld: bool = False) -> GroundTruth:
+        """The planted segments as a `GroundTruth` (all videos); those of the ``withheld``
+        subsets are left out unless ``withheld``."""
+        vindex = {v: k for k, v in enumerate(self.names)}
+        rows = [(i, c, s, e) for i, inst in enumerate(self.instances) for c, s, e in inst
+                if withheld or self.subsets[i] not in self.withheld]
+        return GroundTruth(
+            videos=tuple(self.names), subsets=tuple(self.subsets), class_names=tuple(self.class_names),
+            video=[r[0] for r in rows], label=[r[1] for r in rows], start=[r[2] for r in rows],
+            end=[r[3] for r in rows], durations=self.durations, snippet_seconds=snippet_seconds,
+            ambiguous_video=[vindex[v] for v, _, _ in self.ambiguous],
+            ambiguous_start=[s for _, s, _ in self.ambiguous], ambiguous_end=[e for _, _, e in self.ambiguous],
+        )
 
 
 def _video_features(world: _World, model: FeatureModel, plan: _Plan, i: int, T: int,
@@ -186,7 +213,12 @@ def _video_features(world: _World, model: FeatureModel, plan: _Plan, i: int, T: 
 
 def _write(plan: _Plan, out_dir: PathLike, *, model: FeatureModel, seed: int, name: str,
            layout: Literal["flat", "annotations-subfolder"], format: Literal["wtalc", "folders"],
-           snippet_seconds: float, overwrite: bool) -> Path:
+           snippet_seconds: float, overwrite: bool, settings: dict[str, object] | None = None,
+           wtalc_provenance: bool = False) -> Path:
+    """Write ``plan`` with synthetic features in ``format``. The per-video folders always record
+    the provenance (name, seed, ``settings``, feature model); a W-TALC bundle only with
+    ``wtalc_provenance`` (in ``tadfuse_timebase.json``), so that the THUMOS14 and toy bundles keep
+    the released file set."""
     n_v = len(plan.names)
     root = np.random.SeedSequence(seed)
     world_seq, video_seq = root.spawn(2)
@@ -197,8 +229,10 @@ def _write(plan: _Plan, out_dir: PathLike, *, model: FeatureModel, seed: int, na
     def feats(i: int) -> np.ndarray:
         return _video_features(world, model, plan, i, lengths[i], snippet_seconds, np.random.default_rng(seqs[i]))
 
-    segs = [[[s, e] for _, s, e in inst] for inst in plan.instances]
-    labs = [[plan.class_names[c] for c, _, _ in inst] for inst in plan.instances]
+    shown = [[] if plan.subsets[i] in plan.withheld else inst for i, inst in enumerate(plan.instances)]
+    segs = [[[s, e] for _, s, e in inst] for inst in shown]
+    labs = [[plan.class_names[c] for c, _, _ in inst] for inst in shown]
+    provenance = {"inputs": {"synthetic": name, "seed": seed, **(settings or {}), "feature_model": asdict(model)}}
     # A progress bar on a terminal (thumos14-structured at 2048-d takes ~10 s); silent otherwise.
     videos = tqdm(range(n_v), desc=f"generating {name}", unit="video", disable=None, leave=False)
     if format == "wtalc":
@@ -207,24 +241,15 @@ def _write(plan: _Plan, out_dir: PathLike, *, model: FeatureModel, seed: int, na
             durations=plan.durations, segments=segs, segment_labels=labs, video_labels=plan.video_labels,
             features=[feats(i) for i in videos], ambiguous=plan.ambiguous,
             original_fps=plan.original_fps, snippet_seconds=snippet_seconds, layout=layout,
-            overwrite=overwrite,
+            overwrite=overwrite, provenance=provenance if wtalc_provenance else None,
         )
     if format == "folders":
-        vindex = {v: k for k, v in enumerate(plan.names)}
-        rows = [(i, c, s, e) for i, inst in enumerate(plan.instances) for c, s, e in inst]
-        gt = GroundTruth(
-            videos=tuple(plan.names), subsets=tuple(plan.subsets), class_names=tuple(plan.class_names),
-            video=[r[0] for r in rows], label=[r[1] for r in rows], start=[r[2] for r in rows],
-            end=[r[3] for r in rows], durations=plan.durations, snippet_seconds=snippet_seconds,
-            ambiguous_video=[vindex[v] for v, _, _ in plan.ambiguous],
-            ambiguous_start=[s for _, s, _ in plan.ambiguous], ambiguous_end=[e for _, _, e in plan.ambiguous],
-        )
         train, test = default_subsets(plan.subsets)
         return write_folders(
-            out_dir, ground_truth=gt, video_labels=plan.video_labels,
+            out_dir, ground_truth=plan.ground_truth(snippet_seconds), video_labels=plan.video_labels,
             features=(feats(i) for i in videos), train_subset=train, test_subset=test,
             fps=plan.original_fps, extra={"synthetic": name, "seed": seed}, overwrite=overwrite,
-            provenance={"inputs": {"synthetic": name, "seed": seed, "feature_model": asdict(model)}},
+            provenance=provenance,
         )
     raise ValueError(f"format must be 'wtalc' or 'folders', got {format!r}")
 
@@ -375,9 +400,187 @@ def make_thumos14_structured(
     return out
 
 
+#: Seconds: the shortest synthetic instance (ActivityNet: 1 % of the instances are shorter than
+#: 1 s) and the time grid of the planted boundaries.
+_ANET_MIN_INSTANCE = 0.5
+_ANET_TIME_STEP = 0.01
+
+
+def _from_histogram(rng: np.random.Generator, counts: Sequence[int], edges: Sequence[float]) -> float:
+    """One draw from the piecewise-uniform density of a histogram."""
+    p = np.asarray(counts, np.float64)
+    k = int(rng.choice(len(p), p=p / p.sum()))
+    return float(rng.uniform(edges[k], edges[k + 1]))
+
+
+def _anet_instances(rng: np.random.Generator, duration: float, label: int) -> list[tuple[int, float, float]]:
+    """The instances of one video (see `make_anet_structured`), sorted, disjoint, inside
+    ``[0, duration]``, on the 0.01 s grid."""
+    group = int(np.searchsorted(anet.INSTANCE_COUNT_GROUP_EDGES, duration, side="right")) - 1
+    counts = np.asarray(anet.INSTANCE_COUNT_COUNTS[group], np.float64)
+    n = int(rng.choice(len(counts), p=counts / counts.sum())) + 1
+    # at most half of a short video goes to the minimum lengths (a 1.5 s video holds one instance)
+    n = max(1, min(n, int(0.5 * duration / _ANET_MIN_INSTANCE)))
+    table = anet.COVERAGE_SINGLE_COUNTS if n == 1 else anet.COVERAGE_MULTI_COUNTS
+    covered = max(_from_histogram(rng, table, np.linspace(0, 1, len(table) + 1)) * duration, n * _ANET_MIN_INSTANCE)
+    lengths = _ANET_MIN_INSTANCE + rng.dirichlet(np.full(n, anet.LENGTH_CONCENTRATION)) * (covered - n * _ANET_MIN_INSTANCE)
+    gaps = rng.dirichlet(np.ones(n + 1)) * (duration - covered)
+    # boundaries gap, length, gap, ..., gap in order; rounding them down keeps the order
+    bounds = np.cumsum(np.column_stack([gaps[:n], lengths]).ravel())
+    steps = np.floor(bounds / _ANET_TIME_STEP + 1e-9)
+    grid = [round(float(k) * _ANET_TIME_STEP, 2) for k in steps]
+    return [(label, grid[2 * k], min(grid[2 * k + 1], duration)) for k in range(n)]
+
+
+def _count(where: str, name: str, value: object, lo: int) -> int:
+    """``value`` as an int >= ``lo``; the error names the argument and its CLI flag."""
+    flag = "--" + name.replace("_", "-")
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+        raise InvalidTypeError(f"{where}: {name} (CLI: {flag}) must be an integer, got {value!r}")
+    if int(value) < lo:
+        raise InvalidArgumentError(f"{where}: {name} (CLI: {flag}) must be >= {lo}, got {value}")
+    return int(value)
+
+
+def _split_counts(num_videos: int, fractions: tuple[float, float, float]) -> tuple[int, int, int]:
+    """Videos per split: the cumulative fractions rounded half up, so the counts sum to
+    ``num_videos`` and a zero fraction gives no video."""
+    b1 = math.floor(num_videos * fractions[0] + 0.5)
+    b2 = min(num_videos, math.floor(num_videos * (fractions[0] + fractions[1]) + 0.5))
+    return b1, b2 - b1, num_videos - b2
+
+
+def _anet_plan(num_videos: int, seed: int, split_fractions: tuple[float, float, float]) -> _Plan:
+    """The annotations of `make_anet_structured` (everything but the features)."""
+    rng = np.random.default_rng(np.random.SeedSequence([seed, 2]))
+    n_train, n_val, n_test = _split_counts(num_videos, split_fractions)
+    class_names = [f"Activity{c:03d}" for c in range(anet.NUM_CLASSES)]
+    names, subsets, labels = [], [], []
+    for subset, count in (("training", n_train), ("validation", n_val), ("testing", n_test)):
+        # classes balanced within each split (ActivityNet: ~137 videos per class), in random order
+        cycles = -(-count // anet.NUM_CLASSES)
+        order = np.concatenate([rng.permutation(anet.NUM_CLASSES) for _ in range(cycles)]) if cycles else []
+        names += [f"anet_{subset}_{k + 1:05d}" for k in range(count)]
+        subsets += [subset] * count
+        labels += [int(c) for c in order[:count]]
+    durations, instances, video_labels = [], [], []
+    for subset, c in zip(subsets, labels):
+        d = round(_from_histogram(rng, anet.DURATION_COUNTS, anet.DURATION_EDGES), 3)
+        durations.append(d)
+        instances.append(_anet_instances(rng, d, c))
+        video_labels.append([] if subset == "testing" else [class_names[c]])
+    return _Plan(names, subsets, class_names, np.asarray(durations), instances, video_labels, [],
+                 np.full(num_videos, 25.0), withheld=frozenset({"testing"}))
+
+
+#: File (in the output folder) with the planted segments of the ``testing`` videos, which the
+#: dataset itself leaves unlabelled like ActivityNet's testing split.
+ANET_WITHHELD_FILE = "testing_ground_truth_withheld.json"
+
+
+def make_anet_structured(
+    out_dir: PathLike,
+    *,
+    num_videos: int = 400,
+    feature_dim: int = 64,
+    seed: int = 0,
+    split_fractions: tuple[float, float, float] = (0.5, 0.25, 0.25),
+    model: FeatureModel | None = None,
+    name: str = "ActivityNet1.3",
+    layout: Literal["flat", "annotations-subfolder"] = "flat",
+    format: Literal["wtalc", "folders"] = "wtalc",
+    overwrite: bool = False,
+) -> Path:
+    """Write a synthetic dataset with ActivityNet 1.3's structure; returns the output folder.
+
+    Structure (every table from `tadfuse.data.activitynet_stats`, measured on ActivityNet 1.3's
+    training + validation annotations; docs/algorithms.md, "Datasets"):
+
+    * **splits**: ``num_videos`` videos, ``split_fractions`` of them (rounded half up) ``training``,
+      ``validation`` and ``testing`` (default 50 / 25 / 25 %, ActivityNet's 50.1 / 24.6 / 25.2 %),
+      named ``anet_<subset>_00001``…; ``split("train")`` is ``training`` and
+      ``split("test")`` is ``validation``, which is where WTAL papers evaluate.
+    * **testing labels are withheld**, as in ActivityNet (its labels are held by the evaluation
+      server): the testing videos have features with planted actions but no segments and no
+      video-level labels in the dataset; their planted segments are written to
+      ``out_dir/testing_ground_truth_withheld.json`` (`ANET_WITHHELD_FILE`, an ActivityNet
+      ground-truth JSON readable by `tadfuse.evaluate` and `tadfuse.data.load_ground_truth`).
+    * **classes**: 200 (``Activity000``…), one per video, balanced within each split (each class
+      once before any class twice).
+    * **durations**: drawn from ActivityNet's duration histogram (1.5 s to 760 s, mean ≈ 118 s),
+      rounded to 1 ms.
+    * **instances**: their number from ActivityNet's counts for the video's duration group (1.54
+      per video overall, 75 % of the videos with one; longer videos hold more); a single instance
+      covers a fraction of the video drawn from the single-instance coverage histogram (mean 0.70),
+      several instances a summed fraction from the multi-instance histogram (mean 0.48), split
+      among them by Dirichlet(1.75) proportions; the gaps before, between and after them are
+      Dirichlet(1) proportions of the rest. Instances do not overlap and last at least 0.5 s;
+      their boundaries are then rounded down to a 0.01 s grid inside the video.
+    * **timebase**: 0.64 s per snippet (I3D on 16-frame snippets of video resampled to 25 fps,
+      the ActivityNet features of ACM-Net that RSKP and GauFuse use: ispc-lab/ACM-Net
+      ``config/model_config.py``, ``frames_per_sec`` 25 and ``segment_frames_num`` 16;
+      LeonHLJ/RSKP issue #3 points to that codebase). Video i has ``floor(duration_i / 0.64)``
+      snippets (at least 1): features are stored at their native length, *not* resampled;
+      ACM-Net resamples each video to ``sample_segments_num`` = 75 snippets when it loads it
+      (zhou745/GauFuse_WSTAL issue #3 gives the same 75 and 16), which is the trainer's business.
+      ``original_fps`` is 25 for every video.
+    * **features**: the `FeatureModel` of the THUMOS14 generators (class evidence inside the
+      instances, class-correlated context around them, scene and AR(1) noise); ``feature_dim``
+      (64 by default, the real features have 2048) overrides ``model.feature_dim``.
+
+    Deterministic in ``seed``; one random stream per video for the features. A W-TALC bundle
+    records the generator settings in ``tadfuse_timebase.json`` (``provenance``); per-video
+    folders in the JSON's ``tadfuse`` block. Raises `InvalidArgumentError` (`InvalidTypeError`
+    for a non-integer count) naming the argument and its CLI flag for ``num_videos`` < 4,
+    ``feature_dim`` < 1, a negative ``seed``, ``split_fractions`` that are not three numbers in
+    [0, 1] summing to 1 or that leave the training or validation split empty, an unknown
+    ``format`` or ``layout``; `FileExistsError` when ``out_dir`` holds a dataset or a withheld
+    file and ``overwrite`` is False.
+    """
+    where = "make_anet_structured"
+    num_videos = _count(where, "num_videos", num_videos, 4)
+    feature_dim = _count(where, "feature_dim", feature_dim, 1)
+    seed = _count(where, "seed", seed, 0)
+    hint = "split_fractions (CLI: --split-fractions)"
+    if isinstance(split_fractions, (str, bytes)) or not hasattr(split_fractions, "__len__") or len(split_fractions) != 3:
+        raise InvalidArgumentError(f"{where}: {hint} must be three numbers (training, validation, testing), "
+                                   f"got {split_fractions!r}")
+    fractions = tuple(_checks.real(f"{where}: {hint}[{k}]", f, lo=0.0, hi=1.0) for k, f in enumerate(split_fractions))
+    if abs(sum(fractions) - 1.0) > 1e-9:
+        raise InvalidArgumentError(f"{where}: {hint} must sum to 1, got {list(fractions)} (sum {sum(fractions):.12g})")
+    counts = _split_counts(num_videos, fractions)  # type: ignore[arg-type]
+    if counts[0] < 1 or counts[1] < 1:
+        raise InvalidArgumentError(f"{where}: {hint} {list(fractions)} of num_videos={num_videos} give {counts[0]} "
+                                   f"training and {counts[1]} validation videos; each split needs at least one")
+    if format not in ("wtalc", "folders"):
+        raise InvalidArgumentError(f"{where}: format (CLI: --format) must be 'wtalc' or 'folders', got {format!r}")
+    if layout not in ("flat", "annotations-subfolder"):
+        raise InvalidArgumentError(f"{where}: layout (CLI: --layout) must be 'flat' or 'annotations-subfolder', "
+                                   f"got {layout!r}")
+    model = model if model is not None else FeatureModel(feature_dim=feature_dim)
+    if model.feature_dim != feature_dim:
+        model = replace(model, feature_dim=feature_dim)
+    withheld = Path(out_dir) / ANET_WITHHELD_FILE
+    if withheld.exists() and not overwrite:  # checked before anything is written
+        raise FileExistsError(f"{withheld}: exists (pass overwrite=True (CLI: --overwrite) to replace the dataset "
+                              f"in {out_dir})")
+    plan = _anet_plan(num_videos, seed, fractions)  # type: ignore[arg-type]
+    settings = {"kind": "anet-structured", "num_videos": num_videos, "split_fractions": list(fractions)}
+    out = _write(plan, out_dir, model=model, seed=seed, name=name, layout=layout, format=format,
+                 snippet_seconds=SNIPPET_SECONDS, overwrite=overwrite, settings=settings, wtalc_provenance=True)
+    gt = plan.ground_truth(SNIPPET_SECONDS, withheld=True)
+    if "testing" in gt.subset_counts():
+        write_activitynet_ground_truth(withheld, gt.select(subset="testing"), provenance={
+            "inputs": {"synthetic": name, "seed": seed, **settings, "withheld_subset": "testing"}})
+    elif withheld.exists():  # a stale file from an earlier dataset (overwrite=True)
+        withheld.unlink()
+    return out
+
+
 _GENERATORS: dict[str, Callable[..., Path]] = {
     "toy": make_toy,
     "thumos14-structured": make_thumos14_structured,
+    "anet-structured": make_anet_structured,
 }
 
 
