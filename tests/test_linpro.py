@@ -41,6 +41,7 @@ def random_problem(rng, length, n_max=8):
     end = start + rng.exponential(0.2 * length, n) + rng.uniform(0, 3, n)
     if rng.random() < 0.3:  # shared integer endpoints stress the sweep's ties
         start, end = np.floor(start), np.floor(end)
+    end = np.minimum(end, length)  # inside the video (an instance past its end is an error)
     score = rng.uniform(-0.3, 1.2, n) * rng.choice([0.05, 0.5, 2.0])
     return start, end, score
 
@@ -148,9 +149,10 @@ def test_hand_computed_infeasible():
 
 
 def test_rows_without_snippets_and_zero_length():
+    # An instance at the very end, with no snippet of its own under the paper's rows: an all-zero
+    # row (residual |q|), nothing else.
     stats = LinproStats()
-    # An instance past the end of the video is an all-zero row: residual |q|, nothing else.
-    g = linpro_labels(Proposals([0, 0], [2.0, 50.0], [6.0, 60.0], [0.5, 0.3]), 10, 1, stats=stats)
+    g = linpro_labels(Proposals([0, 0], [2.0, 10.0], [6.0, 10.0], [0.5, 0.3]), 10, 1, preset="paper", stats=stats)
     np.testing.assert_allclose(g[2:6, 0], 0.125)
     assert stats.infeasible_problems == 1 and stats.residual_l1 == pytest.approx(0.3)
     assert linpro_labels(Proposals([0], [0.0], [0.0], [0.0]), 0, 3).shape == (0, 3)
@@ -163,8 +165,8 @@ def test_batch_equals_per_video_and_layouts():
     per_video, rows = [], []
     for v, l in enumerate(lengths):
         parts = []
-        for c in (0, 2):
-            s, e, q = random_problem(rng, max(l, 1), n_max=5)
+        for c in (0, 2) if l else ():  # an empty video has no instances
+            s, e, q = random_problem(rng, l, n_max=5)
             parts.append(Proposals(np.full(len(s), c), s, e, q))
         p = Proposals.concat(parts)
         per_video.append(p)
@@ -175,9 +177,11 @@ def test_batch_equals_per_video_and_layouts():
     stacked = Proposals.concat(rows)
     stacked = stacked[rng.permutation(len(stacked))]
     as_one = linpro_labels_batch(stacked, lengths, 3)
+    # The same optimum each way (where it is not unique, HiGHS may pick another vertex of the
+    # optimal face, so the per-snippet split can differ; the objective cannot).
     for a, b, c, l in zip(single, as_list, as_one, lengths):
-        assert a.shape == (l, 3)
-        np.testing.assert_allclose(a, b, atol=1e-9)
+        assert a.shape == b.shape == c.shape == (l, 3)
+        np.testing.assert_allclose(a.sum(0), b.sum(0), atol=1e-9)
         np.testing.assert_allclose(a.sum(0), c.sum(0), atol=1e-9)
         assert np.all(a[:, 1] == 0)
 
@@ -271,3 +275,18 @@ def test_stacked_lp_is_block_diagonal():
     for j in range(a.shape[1]):
         rows = a.indices[a.indptr[j] : a.indptr[j + 1]]
         assert np.unique(blocks[rows]).size == 1
+
+
+@pytest.mark.parametrize(("preset", "limit"), [("official", 11.0), ("paper", 10.0)])
+def test_instances_outside_the_video_are_errors(preset, limit):
+    # The official extraction stores end = e + 1, so an official instance may end one snippet past
+    # the video (its W rows slice that off, as the released code does) — and no further.
+    ok = linpro_labels(Proposals([0], [4.0], [limit], [0.5]), 10, 1, preset=preset)
+    np.testing.assert_allclose(ok[4:, 0].sum(), 0.5)
+    for start, end in ((4.0, limit + 1e-3), (10.5, 10.5), (2.0, 300.0)):
+        with pytest.raises(ValueError, match=r"fused: instance 0 \(video 0, label 0\).*has 10; .*length"):
+            linpro_labels(Proposals([0], [start], [end], [0.5]), 10, 1, preset=preset)
+    # In a batch, the message names the instance and its video.
+    fused = [Proposals([0], [1.0], [5.0], [0.2]), Proposals([0, 1], [1.0, 3.0], [4.0, 9.0], [0.2, 0.3])]
+    with pytest.raises(ValueError, match=r"instance 2 \(video 1, label 1\)"):
+        linpro_labels_batch(fused, [10, 7], 2, preset=preset)

@@ -41,6 +41,7 @@ import numpy as np
 import numpy.typing as npt
 
 from tadfuse.config import DeltaPhase, DeltaSchedule
+from tadfuse.errors import InvalidArgumentError
 
 if TYPE_CHECKING:
     import torch
@@ -73,7 +74,7 @@ class DeltaLabelStore:
     def __init__(self, schedule: str | DeltaSchedule = "official", keep: int = 2) -> None:
         self.schedule = DeltaSchedule.named(schedule) if isinstance(schedule, str) else schedule
         if keep < 2:
-            raise ValueError(f"keep: must be >= 2 (Δ needs two generations), got {keep}")
+            raise InvalidArgumentError(f"keep: must be >= 2 (Δ needs two generations), got {keep}")
         self.keep = int(keep)
         self._gens: dict[Hashable, list[tuple[int, np.ndarray]]] = {}
 
@@ -102,18 +103,18 @@ class DeltaLabelStore:
         """
         g = np.array(labels, dtype=np.float64, copy=True)
         if g.ndim != 2:
-            raise ValueError(f"labels: must have shape (length, C), got {g.shape}")
+            raise InvalidArgumentError(f"labels: must have shape (length, C), got {g.shape}")
         if not np.all(np.isfinite(g)):
-            raise ValueError(f"labels: non-finite values for video {video!r}")
+            raise InvalidArgumentError(f"labels: non-finite values for video {video!r}")
         epoch = int(epoch)
         gens = self._gens.get(video, [])
         if gens:
             if gens[-1][1].shape != g.shape:
-                raise ValueError(
+                raise InvalidArgumentError(
                     f"labels: video {video!r} has shape {g.shape}, its previous generation {gens[-1][1].shape}"
                 )
             if epoch < gens[-1][0]:
-                raise ValueError(f"epoch: {epoch} is older than the latest generation ({gens[-1][0]})")
+                raise InvalidArgumentError(f"epoch: {epoch} is older than the latest generation ({gens[-1][0]})")
         gens = self._gens.setdefault(video, [])
         if gens and gens[-1][0] == epoch:
             gens[-1] = (epoch, g)  # same refresh again: replace, do not append
@@ -220,7 +221,7 @@ def distillation_loss(
 
     t = torch.as_tensor(target, device=o_logits.device)
     if t.shape[-2:] != o_logits.shape[-2:] or t.shape[-2:] != m_logits.shape[-2:]:
-        raise ValueError(
+        raise InvalidArgumentError(
             f"target: shape {tuple(t.shape)} does not match the logits' (length, C) "
             f"{tuple(o_logits.shape[-2:])} / {tuple(m_logits.shape[-2:])}"
         )

@@ -49,6 +49,7 @@ import numpy.typing as npt
 
 from tadfuse import _core
 from tadfuse._checks import integer
+from tadfuse.errors import InvalidArgumentError, InvalidTypeError
 from tadfuse.proposals import Proposals
 
 if TYPE_CHECKING:  # scipy.sparse is imported lazily: `import tadfuse` stays fast
@@ -129,11 +130,11 @@ class LinproStats:
 def _rule(preset: str, alpha: float | None) -> float:
     if preset == "official":
         if alpha is not None:
-            raise ValueError("alpha: only the 'paper' preset has an outer width factor")
+            raise InvalidArgumentError("alpha: only the 'paper' preset has an outer width factor")
         return PAPER_ALPHA  # unused by the core for 'official'
     if preset == "paper":
         return PAPER_ALPHA if alpha is None else float(alpha)
-    raise ValueError(f"preset: must be 'official' or 'paper', got {preset!r}")
+    raise InvalidArgumentError(f"preset: must be 'official' or 'paper', got {preset!r}")
 
 
 def _bounds(start: npt.ArrayLike, end: npt.ArrayLike) -> tuple[np.ndarray, np.ndarray]:
@@ -341,7 +342,7 @@ def _backend(solver: str) -> Any:
                 raise ImportError("solver='highspy' needs the highspy package (pip install highspy)") from None
             return _scipy_solve
         return _highspy_solve
-    raise ValueError(f"solver: must be 'auto', 'highspy' or 'scipy', got {solver!r}")
+    raise InvalidArgumentError(f"solver: must be 'auto', 'highspy' or 'scipy', got {solver!r}")
 
 
 def _elastic_matrix(a: _Csc) -> sparse.csc_array:
@@ -500,12 +501,12 @@ def _lengths(values: npt.ArrayLike, name: str) -> np.ndarray:
     try:
         raw = np.asarray(values)
     except (TypeError, ValueError) as e:
-        raise ValueError(f"{name}: must be integers, got {values!r}") from e
+        raise InvalidArgumentError(f"{name}: must be integers, got {values!r}") from e
     if raw.dtype == bool or raw.dtype.kind not in "iuf":
-        raise ValueError(f"{name}: must be integers, got {values!r} (dtype {raw.dtype})")
+        raise InvalidArgumentError(f"{name}: must be integers, got {values!r} (dtype {raw.dtype})")
     if raw.dtype.kind == "f" and not np.all(np.isfinite(raw) & (raw == np.round(raw))):
         bad = raw[~(np.isfinite(raw) & (raw == np.round(raw)))].reshape(-1)[0]
-        raise ValueError(f"{name}: must be integers, got {float(bad)!r}")
+        raise InvalidArgumentError(f"{name}: must be integers, got {float(bad)!r}")
     return np.ascontiguousarray(raw, dtype=np.int64).reshape(-1)
 
 
@@ -514,23 +515,45 @@ def _gather(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     if isinstance(fused, Proposals):
         if fused.video is None:
-            raise ValueError("fused: a single Proposals for a batch needs a `video` column")
+            raise InvalidArgumentError("fused: a single Proposals for a batch needs a `video` column")
         return fused.video, fused.label, fused.start, fused.end, fused.score
     if isinstance(fused, (Mapping, str, bytes)) or not isinstance(fused, Iterable):
-        raise TypeError(
+        raise InvalidTypeError(
             f"fused: expected a Proposals or a sequence of Proposals, got {type(fused).__name__}"
         )
     parts = list(fused)
     for k, p in enumerate(parts):
         if not isinstance(p, Proposals):
-            raise TypeError(f"fused[{k}]: expected Proposals, got {type(p).__name__}")
+            raise InvalidTypeError(f"fused[{k}]: expected Proposals, got {type(p).__name__}")
     if len(parts) != num_videos:
-        raise ValueError(f"fused: got {len(parts)} Proposals for {num_videos} lengths")
+        raise InvalidArgumentError(f"fused: got {len(parts)} Proposals for {num_videos} lengths")
     video = np.repeat(np.arange(num_videos, dtype=np.int64), [len(p) for p in parts])
     cat = lambda name: (
         np.concatenate([getattr(p, name) for p in parts]) if parts else np.zeros(0)
     )
     return video, cat("label").astype(np.int64), cat("start"), cat("end"), cat("score")
+
+
+def _check_inside(video: np.ndarray, label: np.ndarray, start: np.ndarray, end: np.ndarray, lens: np.ndarray,
+                  preset: str) -> None:
+    """Instances must lie inside their video. The one exception is the official preset's end one
+    snippet past the last one (extraction stores ``e + 1``), which its W rows slice off, as the
+    released code does; anything further means a wrong ``length`` and is not silently clipped."""
+    known = (video >= 0) & (video < lens.size)  # other indices: the core names them
+    if not known.any():
+        return
+    l = lens[np.where(known, video, 0)]
+    # 1e-6 snippet of slack: the exact mode's released arithmetic (no clamping) may put a fused
+    # end an ulp past e + 1; a wrong length is off by whole snippets.
+    limit = l + (1 if preset == "official" else 0) + 1e-6
+    bad = known & ((start > l + 1e-6) | (end > limit))
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise InvalidArgumentError(
+            f"fused: instance {i} (video {int(video[i])}, label {int(label[i])}) spans [{start[i]:g}, {end[i]:g}) "
+            f"snippets but its video has {int(l[i])}; instances must lie inside the video (under the official "
+            f"preset an end may pass it by one snippet) — is the length right?"
+        )
 
 
 def linpro_labels_batch(
@@ -578,13 +601,14 @@ def linpro_labels_batch(
     """
     lens = _lengths(lengths, "lengths")
     if lens.size and lens.min() < 0:
-        raise ValueError("lengths: must be >= 0")
+        raise InvalidArgumentError("lengths: must be >= 0")
     num_classes = int(num_classes)
     if num_classes < 0:
-        raise ValueError(f"num_classes: must be >= 0, got {num_classes}")
+        raise InvalidArgumentError(f"num_classes: must be >= 0, got {num_classes}")
     solve = _backend(solver)
     threads = None if num_threads is None else integer("num_threads", num_threads, lo=1, hi=_core.MAX_THREADS)
     video, label, start, end, score = _gather(fused, lens.size)
+    _check_inside(video, label, start, end, lens, preset)
     plan = _core.linpro_plan(
         np.ascontiguousarray(video, dtype=np.int64),
         np.ascontiguousarray(label, dtype=np.int64),
@@ -662,12 +686,12 @@ def linpro_labels(
     ``TypeError`` when ``fused`` is not a ``Proposals``.
     """
     if not isinstance(fused, Proposals):
-        raise TypeError(f"fused: expected a Proposals, got {type(fused).__name__}")
+        raise InvalidTypeError(f"fused: expected a Proposals, got {type(fused).__name__}")
     if np.ndim(length) != 0:
-        raise ValueError(f"length: must be one integer, got {length!r}")
+        raise InvalidArgumentError(f"length: must be one integer, got {length!r}")
     n = _lengths(length, "length")
     if n[0] < 0:
-        raise ValueError(f"length: must be >= 0, got {int(n[0])}")
+        raise InvalidArgumentError(f"length: must be >= 0, got {int(n[0])}")
     one = Proposals._trusted(fused.label, fused.start, fused.end, fused.score, fused.inner, None)
     return linpro_labels_batch(
         [one], n, num_classes, preset=preset, alpha=alpha, solver=solver, stats=stats, num_threads=num_threads
