@@ -935,3 +935,26 @@ def test_wtalc_notes_on_rounding_and_short_segments() -> None:
                     end=[6.4], snippet_seconds=0.64, ambiguous_video=[0], ambiguous_start=[20.0], ambiguous_end=[21.0])
     res = evaluate(g, {"a": Proposals([0], [0.0], [10.0], [0.5])}, protocol="wtalc")
     assert not any("truncated" in n or "shorter than one snippet" in n for n in res.notes)
+
+
+def test_atomic_json_write_keeps_the_old_file_on_failure_and_normal_permissions(tmp_path):
+    import os
+    import stat
+
+    from tadfuse.annotations import atomic_write_json
+
+    path = atomic_write_json(tmp_path / "out" / "r.json", {"a": 1})
+    assert json.loads(path.read_text()) == {"a": 1}
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o666 & ~_umask()
+    with pytest.raises(TypeError):
+        atomic_write_json(path, {"a": object()})  # not JSON: fails half-way through the dump
+    assert json.loads(path.read_text()) == {"a": 1}
+    assert sorted(p.name for p in path.parent.iterdir()) == ["r.json"]  # no temporary file left
+
+
+def _umask() -> int:
+    import os
+
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask

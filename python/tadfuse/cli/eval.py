@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +27,7 @@ def read_video_list(path: str) -> list[str]:
 
 
 def run(args: argparse.Namespace) -> int:
+    from tadfuse.annotations import atomic_write_json
     from tadfuse.data import THUMOS14_COMMONLY_EXCLUDED
     from tadfuse.evaluation import evaluate
 
@@ -57,8 +57,7 @@ def run(args: argparse.Namespace) -> int:
         for c, ap in result.ap_per_class.items():
             print(c.ljust(width) + "  " + "  ".join(f"{100 * a:6.2f}" for a in ap))
     if args.json:
-        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.json).write_text(json.dumps(result.to_dict(), indent=1))
+        atomic_write_json(args.json, result.to_dict())
         print(f"wrote {args.json}")
     return 0
 
