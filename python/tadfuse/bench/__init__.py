@@ -82,7 +82,8 @@ def render_header(settings: Settings, prov: dict[str, Any]) -> str:
         f"tadfuse bench ({s.size.name}): tadfuse {prov['tadfuse_version']}, Python {prov['python']}, "
         f"numpy {prov['numpy']}, scipy {prov['scipy']}, highspy {prov['highspy']}",
         f"machine: {m['cpu_model']}, {m['cpu_count']} CPUs ({m['usable_cpus']} usable), {m['platform']}",
-        f"method: {s.repeat} interleaved rounds (each the best of up to {s.size.max_calls} calls in "
+        f"method: {s.repeat} interleaved round{'s' if s.repeat > 1 else ''} (each the best of up to "
+        f"{s.size.max_calls} calls in "
         f"{s.size.budget_s:g} s), median per contender, ratios of medians; seed {s.seed}; "
         f"{s.threads} thread{'s' if s.threads > 1 else ''} for the multi-threaded rows",
         f"command: {prov['command']}",
