@@ -68,7 +68,9 @@ def run(settings: Settings, names: Sequence[str] = TABLE_NAMES, *, progress: boo
             bar.set_postfix_str(name)
             tables.append(TABLES[name][0](ctx))
             if after_table is not None:
+                bar.clear()  # the bar is redrawn below what the callback prints
                 after_table(tables[-1])
+                bar.refresh()
     finally:
         bar.close()
     return tables

@@ -73,7 +73,7 @@ def run(args: argparse.Namespace) -> int:
 
 def add_parser(subparsers: Any, parents: list[argparse.ArgumentParser]) -> argparse.ArgumentParser:
     """Add ``tadfuse bench``."""
-    from tadfuse.bench import TABLE_NAMES
+    from tadfuse.bench import FULL, QUICK, TABLE_NAMES
 
     p = add_command(
         subparsers, "bench", parents=parents,
@@ -88,10 +88,11 @@ def add_parser(subparsers: Any, parents: list[argparse.ArgumentParser]) -> argpa
         "The full size takes about a minute or two; --quick a few seconds.",
     )
     p.add_argument("--quick", action="store_true",
-                   help="small workloads (24 test and 24 training videos, 500 and 2,000 segments) and short rounds: "
-                   "seconds on a laptop; the ratios are noisier")
+                   help=f"small workloads ({QUICK.test_videos} test and {QUICK.train_videos} training videos, "
+                   f"{' and '.join(f'{n:,}' for n in QUICK.kernel_segments)} segments) and short rounds: seconds on "
+                   "a laptop; the ratios are noisier")
     p.add_argument("--repeat", type=integer(1, 1000), metavar="N",
-                   help="interleaved rounds per table (default 5, --quick 3)")
+                   help=f"interleaved rounds per table (default {FULL.repeat}, --quick {QUICK.repeat})")
     p.add_argument("--threads", type=integer(1, MAX_THREADS), metavar="N",
                    help="threads of the multi-threaded rows; 1 leaves them out (default: all cores)")
     p.add_argument("--seed", type=integer(0), default=0, help="seed of the generated workloads, >= 0 (default 0)")
