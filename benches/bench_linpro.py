@@ -1,32 +1,27 @@
-"""pytest-benchmark suite for LinPro labels on the THUMOS14-like training set (benches/thumos_like.py).
+"""pytest-benchmark suite for LinPro labels on the THUMOS14-like training set
+(`tadfuse.bench.workloads.thumos14_train_like`).
 
 Run (the project's pytest config skips benchmarks by default):
 
     RAYON_NUM_THREADS=1 pytest -o addopts="" benches/bench_linpro.py
 
 The ratio that matters (batch vs full LP) is measured side by side in one process by
-benches/compare_linpro.py; this suite tracks each path on its own over time.
+benches/compare_linpro.py (``tadfuse bench --only linpro``); this suite tracks each path on its own over time.
 """
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import numpy as np
 import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import thumos_like
-from compare_linpro import full_lp_labels
+from tadfuse.bench.full_lp import full_lp_labels
+from tadfuse.bench.workloads import NUM_CLASSES as C
+from tadfuse.bench.workloads import TrainingWorkload, thumos14_train_like
 from tadfuse.linpro import linpro_labels, linpro_labels_batch, partition
-
-C = thumos_like.NUM_CLASSES
 
 
 @pytest.fixture(scope="module")
-def work() -> thumos_like.Workload:
-    return thumos_like.load(0)
+def work() -> TrainingWorkload:
+    return thumos14_train_like(0)
 
 
 @pytest.mark.parametrize("solver", ["highspy", "scipy"])
@@ -55,4 +50,4 @@ def test_partition_only(benchmark, work):
 
 def test_full_lp_baseline(benchmark, work):
     """The released code's approach: one dense linprog(method='highs') per (video, class)."""
-    benchmark.pedantic(full_lp_labels, args=(work,), rounds=3, iterations=1)
+    benchmark.pedantic(full_lp_labels, args=(work.fused, work.lengths, C), rounds=3, iterations=1)

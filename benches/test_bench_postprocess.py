@@ -9,25 +9,16 @@ report's rows can be compared within one run.
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import numpy as np
 import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
 import tadfuse
+from tadfuse.bench.workloads import one_class_segments, thumos14_test_like
 from tadfuse.reference.numpy_official import numpy_detect, numpy_fuse, numpy_nms, numpy_soft_nms
-from workloads import one_class_segments, thumos14_like
 
 
 @pytest.fixture(scope="module")
 def thumos():
-    try:
-        videos = thumos14_like(0)
-    except FileNotFoundError as exc:
-        pytest.skip(str(exc))
+    videos = thumos14_test_like(0)
     return [v.cas for v in videos], [v.video_scores for v in videos]
 
 

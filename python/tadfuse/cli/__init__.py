@@ -17,7 +17,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from tadfuse.cli import data, demo, detect, eval, plot
+from tadfuse.cli import bench, data, demo, detect, eval, plot
 from tadfuse.cli._args import common_options
 from tadfuse.cli._errors import USER_ERRORS, error_message, report_warnings
 
@@ -35,7 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"tadfuse {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for command in (demo, eval, data, plot, detect):
+    for command in (demo, eval, data, plot, detect, bench):
         command.add_parser(sub, [common])
     return parser
 
