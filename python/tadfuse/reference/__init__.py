@@ -6,5 +6,6 @@
 * `tadfuse.reference.numpy_official`: the official post-processing vectorised with numpy, the
   baseline of the speed benchmarks.
 
-Plain numpy, slow on purpose; nothing here is used by the package itself.
+Plain numpy, slow on purpose: the library never calls it; `tadfuse.bench` and the tests compare
+against it.
 """
