@@ -58,6 +58,16 @@ fn process_pools() -> &'static ProcessPools {
     }
 }
 
+/// The check of [`with_threads`] alone (for a call that runs serially but takes `num_threads`).
+pub fn check_threads(threads: Option<usize>) -> Result<()> {
+    match threads {
+        Some(n) if n == 0 || n > MAX_THREADS => {
+            Err(CoreError::invalid("num_threads", format!("must be in 1..={MAX_THREADS}, got {n}")))
+        }
+        _ => Ok(()),
+    }
+}
+
 fn build(threads: Option<usize>) -> Result<Arc<rayon::ThreadPool>> {
     let mut b = rayon::ThreadPoolBuilder::new().thread_name(|i| format!("{THREAD_NAME_PREFIX}{i}"));
     if let Some(n) = threads {
@@ -74,11 +84,7 @@ fn build(threads: Option<usize>) -> Result<Arc<rayon::ThreadPool>> {
 /// process and kept (up to a few sizes): starting threads on every call would cost more than a
 /// small batch.
 pub fn with_threads<R: Send>(threads: Option<usize>, f: impl FnOnce() -> R + Send) -> Result<R> {
-    if let Some(n) = threads {
-        if n == 0 || n > MAX_THREADS {
-            return Err(CoreError::invalid("num_threads", format!("must be in 1..={MAX_THREADS}, got {n}")));
-        }
-    }
+    check_threads(threads)?;
     let pool = {
         let mut pools = process_pools().pools.lock().unwrap_or_else(|e| e.into_inner());
         match pools.get(&threads) {
