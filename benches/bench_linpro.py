@@ -1,10 +1,12 @@
-"""pytest-benchmark suite for LinPro labels on the THUMOS14-like training set (benches/thumos_like.py).
+"""pytest-benchmark suite for LinPro labels on the THUMOS14-like training sets: the sparse one
+(benches/thumos_like.py, ~8 fused instances per (video, class)) and the dense one
+(benches/thumos_dense.py, ~29).
 
 Run (the project's pytest config skips benchmarks by default):
 
     RAYON_NUM_THREADS=1 pytest -o addopts="" benches/bench_linpro.py
 
-The ratio that matters (batch vs full LP) is measured side by side in one process by
+The ratios that matter (tadfuse vs the full LP) are measured side by side in one process by
 benches/compare_linpro.py; this suite tracks each path on its own over time.
 """
 
@@ -17,6 +19,7 @@ import numpy as np
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import thumos_dense
 import thumos_like
 from compare_linpro import full_lp_labels
 from tadfuse.linpro import linpro_labels, linpro_labels_batch, partition
@@ -24,20 +27,21 @@ from tadfuse.linpro import linpro_labels, linpro_labels_batch, partition
 C = thumos_like.NUM_CLASSES
 
 
-@pytest.fixture(scope="module")
-def work() -> thumos_like.Workload:
-    return thumos_like.load(0)
+@pytest.fixture(scope="module", params=["sparse", "dense"])
+def work(request) -> thumos_like.Workload:
+    return (thumos_dense if request.param == "dense" else thumos_like).load(0)
 
 
-@pytest.mark.parametrize("solver", ["highspy", "scipy"])
-def test_batch(benchmark, work, solver):
-    out = benchmark(linpro_labels_batch, work.fused, work.lengths, C, solver=solver)
+@pytest.mark.parametrize(("solver", "native"), [("highspy", True), ("highspy", False), ("scipy", False)])
+def test_batch(benchmark, work, solver, native):
+    out = benchmark(linpro_labels_batch, work.fused, work.lengths, C, solver=solver, native=native)
     assert len(out) == len(work.fused) and all(np.isfinite(g).all() for g in out)
 
 
-def test_per_video(benchmark, work):
+@pytest.mark.parametrize("native", [True, False])
+def test_per_video(benchmark, work, native):
     def run():
-        return [linpro_labels(f, int(l), C) for f, l in zip(work.fused, work.lengths)]
+        return [linpro_labels(f, int(l), C, native=native) for f, l in zip(work.fused, work.lengths)]
 
     out = benchmark(run)
     assert len(out) == len(work.fused)

@@ -44,8 +44,10 @@ def _results(num_threads):
     cfg = tadfuse.PostprocessConfig.official(temperature=0.02)
     dets = tadfuse.detect_batch(cas, scores, cfg, num_threads=num_threads)
     labels = linpro_labels_batch(dets, lengths, 4, num_threads=num_threads)
+    # The same through HiGHS (no native simplex), which keeps state per thread of its own.
+    highs = linpro_labels_batch(dets, lengths, 4, num_threads=num_threads, native=False)
     rows = tadfuse.Proposals.concat([d.with_video(v) for v, d in enumerate(dets)])
-    out = [np.concatenate([d.start for d in dets]), np.concatenate([d.score for d in dets]), *labels]
+    out = [np.concatenate([d.start for d in dets]), np.concatenate([d.score for d in dets]), *labels, *highs]
     for p in (tadfuse.fuse(rows, temperature=0.2, num_threads=num_threads), tadfuse.nms(rows, num_threads=num_threads),
               tadfuse.soft_nms(rows, num_threads=num_threads)):
         out += [p.start, p.end, p.score, p.video]

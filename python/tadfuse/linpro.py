@@ -624,12 +624,33 @@ def linpro_labels_batch(
     lens = _lengths(lengths, "lengths")
     if lens.size and lens.min() < 0:
         raise InvalidArgumentError("lengths: must be >= 0")
+    columns = _gather(fused, lens.size)
+    flat = _labels(*columns, lens, num_classes, preset, alpha, solver, stats, num_threads, native)
+    return np.split(flat, np.cumsum(lens)[:-1]) if lens.size else []
+
+
+def _labels(
+    video: np.ndarray,
+    label: np.ndarray,
+    start: np.ndarray,
+    end: np.ndarray,
+    score: np.ndarray,
+    lens: np.ndarray,
+    num_classes: int,
+    preset: Preset,
+    alpha: float | None,
+    solver: Solver,
+    stats: LinproStats | None,
+    num_threads: int | None,
+    native: bool,
+) -> np.ndarray:
+    """The labels of all videos stacked, shape ``(Σ lens, num_classes)`` (``linpro_labels_batch``
+    once its instances are gathered and ``lens`` checked)."""
     num_classes = int(num_classes)
     if num_classes < 0:
         raise InvalidArgumentError(f"num_classes: must be >= 0, got {num_classes}")
     solve = _backend(solver)
     threads = None if num_threads is None else integer("num_threads", num_threads, lo=1, hi=_core.MAX_THREADS)
-    video, label, start, end, score = _gather(fused, lens.size)
     _check_inside(video, label, start, end, lens, preset)
     plan = _core.linpro_plan(
         np.ascontiguousarray(video, dtype=np.int64),
@@ -663,7 +684,6 @@ def linpro_labels_batch(
         lens, num_classes, plan.seg_video, plan.seg_label, plan.seg_start,
         plan.seg_end, plan.seg_var, var_value, plan.var_size,
     )
-    out = np.split(flat, np.cumsum(lens)[:-1]) if lens.size else []
 
     if stats is not None:
         closed_res = plan.inst_residual
@@ -690,7 +710,7 @@ def linpro_labels_batch(
                 residual_l1=float(all_res.sum()),
             )
         )
-    return out
+    return flat
 
 
 def linpro_labels(
@@ -720,8 +740,6 @@ def linpro_labels(
     n = _lengths(length, "length")
     if n[0] < 0:
         raise InvalidArgumentError(f"length: must be >= 0, got {int(n[0])}")
-    one = Proposals._trusted(fused.label, fused.start, fused.end, fused.score, fused.inner, None)
-    return linpro_labels_batch(
-        [one], n, num_classes, preset=preset, alpha=alpha, solver=solver, stats=stats, num_threads=num_threads,
-        native=native,
-    )[0]
+    video = np.zeros(len(fused), dtype=np.int64)
+    return _labels(video, fused.label, fused.start, fused.end, fused.score, n, num_classes, preset, alpha, solver,
+                   stats, num_threads, native)
