@@ -599,8 +599,9 @@ def linpro_labels_batch(
             ``"scipy"`` (``scipy.optimize.linprog``); ``"auto"`` takes highspy when installed
             (measured faster, see benches).
         stats: a :class:`LinproStats` to add this call's counts to.
-        num_threads: workers for planning and the native solves (None: all cores); the result
-            is the same for any count.
+        num_threads: workers for planning and the native solves (None: all cores; a batch of
+            fewer than 256 instances is planned on the calling thread); the result is the same
+            for any count.
         native: solve the multi-row components of at most :data:`NATIVE_MAX_ROWS` rows and
             :data:`NATIVE_MAX_CLASSES` classes with the native simplex (the default); ``False``
             sends every component without a closed form to HiGHS (for comparisons).
