@@ -127,12 +127,26 @@ def test_results_do_not_depend_on_the_thread_count():
 
 def test_linpro_results_are_typed_read_only_objects():
     p = _props()
-    plan = _core.linpro_plan(p.video, p.label, p.start, p.end, p.score, np.full(4, 500), 3, "official", 0.25, None)
+    plan = _core.linpro_plan(p.video, p.label, p.start, p.end, p.score, np.full(4, 500), 3, "official", 0.25, None,
+                             (_core.LINPRO_NATIVE_MAX_ROWS, _core.LINPRO_NATIVE_MAX_CLASSES))
     assert isinstance(plan, _core.LinproPlan)
     assert plan.lp_indptr.dtype == np.int64 and plan.var_value.dtype == np.float64
     assert plan.var_value is plan.var_value  # the same array every time: the caller fills it in place
     with pytest.raises(AttributeError):
         plan.lp_b = np.zeros(1)
+    assert plan.problem_native.dtype == np.int64 and plan.problem_native.size == plan.problem_video.size
     part = _core.linpro_partition(p.start[:20], p.end[:20], 500, "official", 0.25)
     assert isinstance(part, _core.Partition) and part.entry_sign.dtype == np.int8
     assert part.class_ptr.size == part.class_size.size + 1
+
+
+def test_native_limits_are_bounded():
+    """The dense tableau of a component grows with the limits: they are capped, and the error names
+    them (the public API passes its module constants)."""
+    p = _props()
+    args = (p.video, p.label, p.start, p.end, p.score, np.full(4, 500), 3, "official", 0.25, None)
+    with pytest.raises(InvalidArgumentError, match=r"`native_limits`: \(rows, classes\) must be at most"):
+        _core.linpro_plan(*args, (10_000, 10))
+    with pytest.raises(InvalidArgumentError, match="`native_limits`: must be >= 0"):
+        _core.linpro_plan(*args, (-1, 10))
+    assert _core.linpro_plan(*args, (0, 0)).problem_native.sum() == 0

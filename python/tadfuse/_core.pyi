@@ -12,6 +12,11 @@ from tadfuse.config import PostprocessConfig
 __version__: str
 #: Upper bound of every ``num_threads``.
 MAX_THREADS: int
+#: LinPro: the least L1 residual above which a component is infeasible (score units).
+LINPRO_FEASIBILITY_TOL: float
+#: LinPro: the default native limits (rows, classes) of a component.
+LINPRO_NATIVE_MAX_ROWS: int
+LINPRO_NATIVE_MAX_CLASSES: int
 
 _F = npt.NDArray[np.float64]
 _F32 = npt.NDArray[np.float32]
@@ -86,6 +91,9 @@ class LinproPlan:
     problem_components: _I
     problem_closed_form: _I
     problem_closed_infeasible: _I
+    problem_native: _I  # components solved by the native simplex
+    problem_native_infeasible: _I
+    problem_native_fallback: _I  # given back to the stacked LP (certificate failed)
     var_size: _F
     var_value: _F
     var_lp: _I
@@ -116,9 +124,14 @@ def linpro_plan(
     preset: str,
     alpha: float,
     num_threads: int | None,
+    native_limits: tuple[int, int],
 ) -> LinproPlan:
     """Plan of a batch (instances of all videos, lengths (V,)), problems planned in parallel on
-    ``num_threads`` workers (None: all cores)."""
+    ``num_threads`` workers (None: all cores; a batch of fewer than 256 instances on the calling
+    thread). Multi-row components without a closed form of at most ``native_limits = (rows,
+    classes)`` are solved by the native simplex (their values in ``var_value``, residuals in
+    ``inst_residual``); ``(0, 0)`` stacks them all. Limits above (512, 2048) raise
+    InvalidArgumentError naming ``native_limits``."""
 
 def linpro_expand(
     lengths: _I,

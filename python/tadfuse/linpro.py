@@ -12,16 +12,19 @@ LP over equivalence classes — snippets whose columns of ``W`` are identical �
 optimum; expanding each class sum uniformly over its snippets gives an optimal solution of the
 full LP that is constant on every equivalence class (the paper's "average equivalent snippets",
 done exactly). Independent components are separate LPs; one-row components have a closed form;
-all remaining components of a whole batch are stacked into one block-diagonal LP, which HiGHS
-solves in a single call when every component is feasible.
+the small multi-row components (at most :data:`NATIVE_MAX_ROWS` rows and
+:data:`NATIVE_MAX_CLASSES` classes: all of them on real videos) are solved in Rust by an exact
+dense simplex (docs/linpro-native.md); the remaining components of a whole batch are stacked
+into one block-diagonal LP, which HiGHS solves in a single call when every component is feasible.
 
 Infeasible systems (no ``0 ≤ g ≤ 1`` satisfies ``W g = q``; a few percent of real videos) are
 solved elastically in two phases: the minimum ``‖W g − q‖₁`` first, then the minimum ``Σ g`` at that
-residual. To keep the feasible components out of those slower phases, an infeasible stack is first
-split into 4 parts, each re-solved as a plain LP, and an infeasible part is split again, at most
-2 levels deep (16 parts; a stack of fewer than 8 blocks is not split); only the infeasible parts
-at the bottom go through the elastic phases, up to 3 more calls each (``_solve_blocks``), so
-the number of HiGHS calls grows with the number of infeasible parts. Infeasible systems are
+residual (the native simplex always solves that way, feasible or not). For the stacked LP, to
+keep the feasible components out of those slower phases, an infeasible stack is first split into
+4 parts, each re-solved as a plain LP, and an infeasible part is split again, at most 2 levels
+deep (16 parts; a stack of fewer than 8 blocks is not split); only the infeasible parts at the
+bottom go through the elastic phases, up to 3 more calls each (``_solve_blocks``), so the number
+of HiGHS calls grows with the number of infeasible parts. Infeasible systems are
 counted in :class:`LinproStats`; the output is never NaN.
 
 Rows (instance ranges), in snippets, with ``s = int(start)``, ``e = int(end)``, ``n = e − s``
@@ -56,6 +59,9 @@ if TYPE_CHECKING:  # scipy.sparse is imported lazily: `import tadfuse` stays fas
     from scipy import sparse
 
 __all__ = [
+    "FEASIBILITY_TOL",
+    "NATIVE_MAX_CLASSES",
+    "NATIVE_MAX_ROWS",
     "PAPER_ALPHA",
     "LinproStats",
     "Partition",
@@ -72,7 +78,11 @@ Solver = Literal["auto", "highspy", "scipy"]
 PAPER_ALPHA = 0.25
 
 #: A component whose minimum L1 residual exceeds this (absolute, in score units) is infeasible.
-FEASIBILITY_TOL = 1e-9
+FEASIBILITY_TOL: float = _core.LINPRO_FEASIBILITY_TOL
+#: Largest multi-row component (rows, and equivalence classes) that the native simplex solves;
+#: larger ones go to HiGHS (docs/linpro-native.md, "Where each component is solved").
+NATIVE_MAX_ROWS: int = _core.LINPRO_NATIVE_MAX_ROWS
+NATIVE_MAX_CLASSES: int = _core.LINPRO_NATIVE_MAX_CLASSES
 # An infeasible stack is cut into this many parts, at most this many times (see _solve_blocks).
 _SPLIT = 4
 _SPLIT_DEPTH = 2
@@ -100,16 +110,21 @@ class LinproStats:
     instances: int = 0
     #: Independent components over all problems.
     components: int = 0
-    #: Components solved in closed form (one row).
+    #: Components solved in closed form (one row, or rows linked only through outer snippets).
     closed_form: int = 0
-    #: Components solved by HiGHS (two or more rows).
+    #: Multi-row components solved by the native simplex in Rust.
+    native: int = 0
+    #: Components solved by HiGHS (larger than the native limits, ``native=False``, or given back).
     lp_components: int = 0
+    #: Components the native simplex gave back to HiGHS because its optimality certificate failed
+    #: (counted in ``lp_components`` too; 0 in every workload measured).
+    native_fallbacks: int = 0
     #: HiGHS invocations: 1 per batch with LP components when all are feasible; more when an
     #: infeasible stack is split and solved elastically (see ``_solve_blocks``).
     lp_solves: int = 0
     #: Problems with at least one infeasible component (solved elastically).
     infeasible_problems: int = 0
-    #: Infeasible components (closed form or LP).
+    #: Infeasible components (closed form, native or HiGHS).
     infeasible_components: int = 0
     #: Largest ``|W g − q|`` over all rows, in score units.
     max_residual: float = 0.0
@@ -566,6 +581,7 @@ def linpro_labels_batch(
     solver: Solver = "auto",
     stats: LinproStats | None = None,
     num_threads: int | None = None,
+    native: bool = True,
 ) -> list[np.ndarray]:
     """LinPro pseudo labels of many videos in one call.
 
@@ -579,19 +595,26 @@ def linpro_labels_batch(
         preset: W rows, ``"official"`` or ``"paper"`` (module docstring).
         alpha: outer width factor of ``"paper"`` (default 0.25); must be ``None`` for
             ``"official"``.
-        solver: HiGHS through ``"highspy"`` or ``"scipy"`` (``scipy.optimize.linprog``);
-            ``"auto"`` takes highspy when installed (measured faster, see benches).
+        solver: HiGHS, for the components beyond the native limits, through ``"highspy"`` or
+            ``"scipy"`` (``scipy.optimize.linprog``); ``"auto"`` takes highspy when installed
+            (measured faster, see benches).
         stats: a :class:`LinproStats` to add this call's counts to.
-        num_threads: workers for planning the problems (None: all cores); the result is the
-            same for any count.
+        num_threads: workers for planning and the native solves (None: all cores; a batch of
+            fewer than 256 instances is planned on the calling thread); the result is the same
+            for any count.
+        native: solve the multi-row components of at most :data:`NATIVE_MAX_ROWS` rows and
+            :data:`NATIVE_MAX_CLASSES` classes with the native simplex (the default); ``False``
+            sends every component without a closed form to HiGHS (for comparisons).
 
     Returns:
         ``V`` float64 arrays, video ``v``'s of shape ``(lengths[v], num_classes)``, values in
         ``[0, 1]``, 0 for classes without instances. They are views into one buffer.
 
     The (video, class) problems are partitioned in parallel in Rust; one-row components are
-    solved in closed form and all other components of the batch by one block-diagonal HiGHS LP.
-    That is one HiGHS call when every component is feasible; an infeasible stack is split into
+    solved in closed form, small multi-row ones by the native simplex (in the same parallel
+    pass), and the rest of the batch by one block-diagonal HiGHS LP (none at all when nothing is
+    left, the usual case). That is one HiGHS call when every component is feasible; an
+    infeasible stack is split into
     4 parts, re-solved separately, and split again up to 2 levels deep, and each infeasible
     part at the bottom takes up to 3 more calls for the elastic phases (``_solve_blocks``;
     the count is ``stats.lp_solves``).
@@ -602,12 +625,33 @@ def linpro_labels_batch(
     lens = _lengths(lengths, "lengths")
     if lens.size and lens.min() < 0:
         raise InvalidArgumentError("lengths: must be >= 0")
+    columns = _gather(fused, lens.size)
+    flat = _labels(*columns, lens, num_classes, preset, alpha, solver, stats, num_threads, native)
+    return np.split(flat, np.cumsum(lens)[:-1]) if lens.size else []
+
+
+def _labels(
+    video: np.ndarray,
+    label: np.ndarray,
+    start: np.ndarray,
+    end: np.ndarray,
+    score: np.ndarray,
+    lens: np.ndarray,
+    num_classes: int,
+    preset: Preset,
+    alpha: float | None,
+    solver: Solver,
+    stats: LinproStats | None,
+    num_threads: int | None,
+    native: bool,
+) -> np.ndarray:
+    """The labels of all videos stacked, shape ``(Σ lens, num_classes)`` (``linpro_labels_batch``
+    once its instances are gathered and ``lens`` checked)."""
     num_classes = int(num_classes)
     if num_classes < 0:
         raise InvalidArgumentError(f"num_classes: must be >= 0, got {num_classes}")
     solve = _backend(solver)
     threads = None if num_threads is None else integer("num_threads", num_threads, lo=1, hi=_core.MAX_THREADS)
-    video, label, start, end, score = _gather(fused, lens.size)
     _check_inside(video, label, start, end, lens, preset)
     plan = _core.linpro_plan(
         np.ascontiguousarray(video, dtype=np.int64),
@@ -620,6 +664,7 @@ def linpro_labels_batch(
         preset,
         _rule(preset, alpha),
         threads,
+        (NATIVE_MAX_ROWS, NATIVE_MAX_CLASSES) if native else (0, 0),
     )
     var_value = plan.var_value
     col_var = plan.lp_col_var
@@ -640,11 +685,10 @@ def linpro_labels_batch(
         lens, num_classes, plan.seg_video, plan.seg_label, plan.seg_start,
         plan.seg_end, plan.seg_var, var_value, plan.var_size,
     )
-    out = np.split(flat, np.cumsum(lens)[:-1]) if lens.size else []
 
     if stats is not None:
         closed_res = plan.inst_residual
-        infeasible_problem = plan.problem_closed_infeasible > 0
+        infeasible_problem = (plan.problem_closed_infeasible + plan.problem_native_infeasible) > 0
         block_inf = block_l1 > FEASIBILITY_TOL
         infeasible_problem[plan.lp_block_problem[block_inf]] = True
         all_res = np.abs(np.concatenate([closed_res, lp_res]))
@@ -655,15 +699,19 @@ def linpro_labels_batch(
                 instances=int(label.size),
                 components=int(plan.problem_components.sum()),
                 closed_form=int(plan.problem_closed_form.sum()),
+                native=int(plan.problem_native.sum()),
                 lp_components=int(n_blocks),
+                native_fallbacks=int(plan.problem_native_fallback.sum()),
                 lp_solves=solves,
                 infeasible_problems=int(infeasible_problem.sum()),
-                infeasible_components=int(plan.problem_closed_infeasible.sum() + block_inf.sum()),
+                infeasible_components=int(
+                    plan.problem_closed_infeasible.sum() + plan.problem_native_infeasible.sum() + block_inf.sum()
+                ),
                 max_residual=float(all_res.max()) if all_res.size else 0.0,
                 residual_l1=float(all_res.sum()),
             )
         )
-    return out
+    return flat
 
 
 def linpro_labels(
@@ -676,6 +724,7 @@ def linpro_labels(
     solver: Solver = "auto",
     stats: LinproStats | None = None,
     num_threads: int | None = None,
+    native: bool = True,
 ) -> np.ndarray:
     """LinPro pseudo labels of one video, shape ``(length, num_classes)`` float64 in ``[0, 1]``.
 
@@ -692,7 +741,6 @@ def linpro_labels(
     n = _lengths(length, "length")
     if n[0] < 0:
         raise InvalidArgumentError(f"length: must be >= 0, got {int(n[0])}")
-    one = Proposals._trusted(fused.label, fused.start, fused.end, fused.score, fused.inner, None)
-    return linpro_labels_batch(
-        [one], n, num_classes, preset=preset, alpha=alpha, solver=solver, stats=stats, num_threads=num_threads
-    )[0]
+    video = np.zeros(len(fused), dtype=np.int64)
+    return _labels(video, fused.label, fused.start, fused.end, fused.score, n, num_classes, preset, alpha, solver,
+                   stats, num_threads, native)

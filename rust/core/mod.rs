@@ -11,5 +11,6 @@ pub mod partition;
 pub mod preset;
 pub mod released;
 pub mod segments;
+pub mod simplex;
 pub mod template;
 pub mod threads;

@@ -23,11 +23,14 @@
 //! the result never depends on the hash being collision free.
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 
 use rayon::prelude::*;
 
 use crate::core::error::{CoreError, Result};
 use crate::core::preset::{official_pad, Preset};
+use crate::core::simplex::solve_elastic;
+use crate::core::threads::{check_threads, with_threads};
 
 /// Marker for "none" in index arrays (the all-zero class has no component; a closed-form class
 /// has no LP column).
@@ -171,6 +174,25 @@ fn pattern_key(row: usize, sign: i8) -> (u64, u64) {
     (mix64(id), mix64(id ^ 0xD6E8_FEB8_6659_FD93))
 }
 
+/// Hasher for keys that are already uniformly mixed 64-bit words (the pattern hashes): combines
+/// them without hashing again (SipHash would cost more than the sweep itself).
+#[derive(Default)]
+struct PreMixed(u64);
+
+impl Hasher for PreMixed {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
+        }
+    }
+    fn write_u64(&mut self, x: u64) {
+        self.0 = self.0.rotate_left(29) ^ x;
+    }
+}
+
 /// Union-find with path halving and union by size.
 struct Dsu {
     parent: Vec<usize>,
@@ -204,19 +226,29 @@ impl Dsu {
 /// The partition of `[0, length)` induced by `rows` (one class's W rows), by a sweep over the
 /// sorted range endpoints. Ranges must lie in `[0, length]` ([`w_row`] guarantees it).
 pub fn partition(rows: &[WRow], length: usize) -> Partition {
-    // Events: (position, is_start, row, sign). At one position ends come before starts, so a row
-    // whose left range ends where its inner range starts switches sign cleanly.
-    let mut events: Vec<(usize, bool, usize, i8)> = Vec::with_capacity(rows.len() * 6);
+    // Events, sorted by (position, is_start, row): at one position ends come before starts, so a
+    // row whose left range ends where its inner range starts switches sign cleanly. Packed into
+    // one u128 each, `position | is_start | row | sign>0` from the top bit down, so the sort
+    // compares integers (the sign never decides: a row's ranges are disjoint, so at one position
+    // it starts at most one range and ends at most one).
+    let pack = |pos: usize, is_start: bool, k: usize, sign: i8| {
+        ((pos as u128) << 66) | (u128::from(is_start) << 65) | ((k as u128) << 1) | u128::from(sign > 0)
+    };
+    let mut events: Vec<u128> = Vec::with_capacity(rows.len() * 6);
     for (k, row) in rows.iter().enumerate() {
         for ((lo, hi), sign) in row.ranges() {
             let (lo, hi) = (lo.min(length), hi.min(length));
             if lo < hi {
-                events.push((lo, true, k, sign));
-                events.push((hi, false, k, sign));
+                events.push(pack(lo, true, k, sign));
+                events.push(pack(hi, false, k, sign));
             }
         }
     }
-    events.sort_unstable_by_key(|&(pos, is_start, k, _)| (pos, is_start, k));
+    events.sort_unstable();
+    let unpack = |e: u128| {
+        let sign = if e & 1 == 1 { 1i8 } else { -1 };
+        ((e >> 66) as usize, (e >> 65) & 1 == 1, ((e >> 1) as u64) as usize, sign)
+    };
 
     let n = rows.len();
     let mut state = vec![0i8; n]; // current W entry of each row
@@ -225,15 +257,19 @@ pub fn partition(rows: &[WRow], length: usize) -> Partition {
     let mut hash = (0u64, 0u64);
 
     let mut part = Partition { length, class_ptr: vec![0], ..Partition::default() };
-    let mut by_hash: HashMap<(u64, u64), Vec<usize>> = HashMap::new();
+    // First class of each pattern hash; further classes with the same hash are chained through
+    // `same_hash` (collisions: practically never, but handled).
+    let mut by_hash: HashMap<(u64, u64), usize, BuildHasherDefault<PreMixed>> =
+        HashMap::with_capacity_and_hasher(2 * n + 1, Default::default());
+    let mut same_hash: Vec<usize> = Vec::new();
     let mut zero_class = NONE;
     let mut scratch: Vec<(usize, i8)> = Vec::new();
 
     let mut ev = 0;
     let mut pos = 0;
     while pos < length {
-        while ev < events.len() && events[ev].0 == pos {
-            let (_, is_start, k, sign) = events[ev];
+        while ev < events.len() && unpack(events[ev]).0 == pos {
+            let (_, is_start, k, sign) = unpack(events[ev]);
             let key = pattern_key(k, sign);
             if is_start {
                 state[k] = sign;
@@ -252,7 +288,7 @@ pub fn partition(rows: &[WRow], length: usize) -> Partition {
             }
             ev += 1;
         }
-        let next = if ev < events.len() { events[ev].0.min(length) } else { length };
+        let next = if ev < events.len() { unpack(events[ev]).0.min(length) } else { length };
 
         // The class of the current (constant) pattern.
         let class = if active.is_empty() {
@@ -260,15 +296,27 @@ pub fn partition(rows: &[WRow], length: usize) -> Partition {
                 zero_class = part.class_size.len();
                 part.class_size.push(0);
                 part.class_ptr.push(part.entry_row.len());
+                same_hash.push(NONE);
             }
             zero_class
         } else {
-            let candidates = by_hash.entry(hash).or_default();
-            let found = candidates.iter().copied().find(|&c| {
+            let matches = |c: usize| {
                 let r = part.class_ptr[c]..part.class_ptr[c + 1];
                 r.len() == active.len()
                     && part.entry_row[r.clone()].iter().zip(&part.entry_sign[r]).all(|(&row, &sign)| state[row] == sign)
-            });
+            };
+            let head = by_hash.get(&hash).copied();
+            let mut found = None;
+            let mut last = NONE;
+            let mut c = head.unwrap_or(NONE);
+            while c != NONE {
+                if matches(c) {
+                    found = Some(c);
+                    break;
+                }
+                last = c;
+                c = same_hash[c];
+            }
             match found {
                 Some(c) => c,
                 None => {
@@ -282,7 +330,12 @@ pub fn partition(rows: &[WRow], length: usize) -> Partition {
                     }
                     part.class_ptr.push(part.entry_row.len());
                     part.class_size.push(0);
-                    candidates.push(c);
+                    same_hash.push(NONE);
+                    if last == NONE {
+                        by_hash.insert(hash, c);
+                    } else {
+                        same_hash[last] = c;
+                    }
                     c
                 }
             }
@@ -419,41 +472,154 @@ fn disjoint_plus_classes(part: &Partition, rows: &[usize], classes: &[usize], q:
     Some(plus)
 }
 
+/// Batches with fewer instances are planned without the thread pool.
+pub const PARALLEL_MIN_INSTANCES: usize = 256;
+
+/// A component whose minimum L1 residual (score units) exceeds this is infeasible.
+pub const FEASIBILITY_TOL: f64 = 1e-9;
+
+/// Which multi-row components the native simplex solves ([`crate::core::simplex`]): those of at
+/// most `max_rows` rows and `max_classes` classes; larger ones go to the stacked LP (HiGHS).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NativeLimits {
+    pub max_rows: usize,
+    pub max_classes: usize,
+}
+
+impl NativeLimits {
+    /// The default (docs/linpro-native.md, "Where each component is solved"): every LP
+    /// component of the THUMOS14-like workloads in benches/ is below it.
+    pub const DEFAULT: NativeLimits = NativeLimits { max_rows: 48, max_classes: 160 };
+    /// Nothing native: every multi-row component that has no closed form goes to HiGHS.
+    pub const OFF: NativeLimits = NativeLimits { max_rows: 0, max_classes: 0 };
+    /// Largest limits accepted: the dense tableau of a component is `rows × (classes + 2 rows)`.
+    pub const MAX: NativeLimits = NativeLimits { max_rows: 512, max_classes: 2048 };
+
+    /// Checked limits (at most [`NativeLimits::MAX`]).
+    pub fn new(max_rows: usize, max_classes: usize) -> Result<NativeLimits> {
+        let max = NativeLimits::MAX;
+        if max_rows > max.max_rows || max_classes > max.max_classes {
+            return Err(CoreError::invalid(
+                "native_limits",
+                format!(
+                    "(rows, classes) must be at most ({}, {}), got ({max_rows}, {max_classes})",
+                    max.max_rows, max.max_classes
+                ),
+            ));
+        }
+        Ok(NativeLimits { max_rows, max_classes })
+    }
+
+    fn admits(&self, rows: usize, classes: usize) -> bool {
+        rows <= self.max_rows && classes <= self.max_classes
+    }
+}
+
 /// One problem's share of the plan, before stacking.
 struct ProblemPlan {
     part: Partition,
-    /// Closed-form class sums (0 for LP classes and the all-zero class).
+    /// Closed-form and native class sums (0 for LP classes and the all-zero class).
     value: Vec<f64>,
     /// Local LP blocks: (rows, classes) of each multi-row component, in component order.
     blocks: Vec<(Vec<usize>, Vec<usize>)>,
-    /// Closed-form residual `q - W g` per local row (0 for LP rows).
+    /// Closed-form and native residual `q - W g` per local row (0 for LP rows).
     residual: Vec<f64>,
     closed_form: usize,
     closed_infeasible: usize,
+    native: usize,
+    native_infeasible: usize,
+    /// Components the native simplex gave back (its certificate failed): solved by HiGHS.
+    native_fallback: usize,
 }
 
-fn plan_problem(rows: &[WRow], q: &[f64], length: usize) -> ProblemPlan {
+/// Indices `0..keys.len()` grouped by their key (`< num_keys`; NONE: left out), in index order
+/// within a group, as CSR: group `g` is `items[ptr[g]..ptr[g + 1]]`.
+fn group_by(keys: &[usize], num_keys: usize) -> (Vec<usize>, Vec<usize>) {
+    let mut ptr = vec![0usize; num_keys + 1];
+    for &k in keys.iter().filter(|&&k| k != NONE) {
+        ptr[k + 1] += 1;
+    }
+    for g in 0..num_keys {
+        ptr[g + 1] += ptr[g];
+    }
+    let mut fill = ptr.clone();
+    let mut items = vec![0usize; ptr[num_keys]];
+    for (i, &k) in keys.iter().enumerate().filter(|(_, &k)| k != NONE) {
+        items[fill[k]] = i;
+        fill[k] += 1;
+    }
+    (ptr, items)
+}
+
+/// Dense copies of one component for the native simplex, reused across components.
+#[derive(Default)]
+struct NativeScratch {
+    a: Vec<f64>,
+    b: Vec<f64>,
+    u: Vec<f64>,
+}
+
+thread_local! {
+    static NATIVE: std::cell::RefCell<NativeScratch> = std::cell::RefCell::new(NativeScratch::default());
+}
+
+/// Solves one component natively: its dense reduced matrix (rows × classes, entries ±1), then
+/// [`solve_elastic`]; writes the class sums into `value` and the rows' residuals into
+/// `residual`. Returns whether it is infeasible, or `None` when the simplex gave it back.
+fn solve_native(
+    part: &Partition,
+    rows: &[usize],
+    classes: &[usize],
+    q: &[f64],
+    local: &mut [usize],
+    value: &mut [f64],
+    residual: &mut [f64],
+) -> Option<bool> {
+    let (m, n) = (rows.len(), classes.len());
+    for (i, &k) in rows.iter().enumerate() {
+        local[k] = i;
+    }
+    NATIVE.with_borrow_mut(|NativeScratch { a, b, u }| {
+        a.clear();
+        a.resize(m * n, 0.0);
+        for (j, &c) in classes.iter().enumerate() {
+            for (k, sign) in part.pattern(c) {
+                a[local[k] * n + j] = f64::from(sign);
+            }
+        }
+        b.clear();
+        b.extend(rows.iter().map(|&k| q[k]));
+        u.clear();
+        u.extend(classes.iter().map(|&c| part.class_size[c] as f64));
+        let sol = solve_elastic(m, n, a, b, u)?;
+        for (&c, &x) in classes.iter().zip(&sol.x) {
+            value[c] = x;
+        }
+        for (i, &k) in rows.iter().enumerate() {
+            residual[k] = b[i] - (0..n).map(|j| a[i * n + j] * sol.x[j]).sum::<f64>();
+        }
+        Some(sol.residual_l1 > FEASIBILITY_TOL)
+    })
+}
+
+fn plan_problem(rows: &[WRow], q: &[f64], length: usize, native: NativeLimits) -> ProblemPlan {
     let part = partition(rows, length);
     let nc = part.num_components;
-    let mut comp_rows: Vec<Vec<usize>> = vec![Vec::new(); nc];
-    for (k, &comp) in part.row_component.iter().enumerate() {
-        comp_rows[comp].push(k);
-    }
-    let mut comp_classes: Vec<Vec<usize>> = vec![Vec::new(); nc];
-    for (c, &comp) in part.class_component.iter().enumerate() {
-        if comp != NONE {
-            comp_classes[comp].push(c);
-        }
-    }
+    let (row_ptr, comp_rows) = group_by(&part.row_component, nc);
+    let (class_ptr, comp_classes) = group_by(&part.class_component, nc);
     let mut value = vec![0.0; part.num_classes()];
     let mut residual = vec![0.0; rows.len()];
     let mut blocks = Vec::new();
     let (mut closed_form, mut closed_infeasible) = (0, 0);
-    for (crow, ccls) in comp_rows.into_iter().zip(comp_classes) {
+    let (mut native_solved, mut native_infeasible, mut native_fallback) = (0, 0, 0);
+    let mut local = vec![NONE; rows.len()];
+    for comp in 0..nc {
+        let crow = &comp_rows[row_ptr[comp]..row_ptr[comp + 1]];
+        let ccls = &comp_classes[class_ptr[comp]..class_ptr[comp + 1]];
         if crow.len() == 1 {
             let k = crow[0];
             let (mut plus, mut minus) = (NONE, NONE);
-            for &c in &ccls {
+            for &c in ccls {
                 // A one-row component's class patterns are exactly {(k, +1)} or {(k, -1)}.
                 match part.pattern(c).next() {
                     Some((_, s)) if s > 0 => plus = c,
@@ -476,25 +642,47 @@ fn plan_problem(rows: &[WRow], q: &[f64], length: usize) -> ProblemPlan {
             }
             residual[k] = r;
             closed_form += 1;
-            if r != 0.0 {
+            // Infeasible as everywhere else: a least L1 residual above the tolerance.
+            if r.abs() > FEASIBILITY_TOL {
                 closed_infeasible += 1;
             }
-        } else if let Some(plus) = disjoint_plus_classes(&part, &crow, &ccls, q) {
+        } else if let Some(plus) = disjoint_plus_classes(&part, crow, ccls, q) {
             // Every row has its own `+` class and q >= 0: see `disjoint_plus_classes`.
-            let mut infeasible = false;
+            let mut l1 = 0.0;
             for (&k, &c) in crow.iter().zip(&plus) {
                 let (hp, _, r) = closed_form_row(q[k], part.class_size[c] as f64, 0.0);
                 value[c] = hp;
                 residual[k] = r;
-                infeasible |= r != 0.0;
+                l1 += r.abs();
             }
             closed_form += 1;
-            closed_infeasible += infeasible as usize;
+            closed_infeasible += (l1 > FEASIBILITY_TOL) as usize;
+        } else if native.admits(crow.len(), ccls.len()) {
+            match solve_native(&part, crow, ccls, q, &mut local, &mut value, &mut residual) {
+                Some(infeasible) => {
+                    native_solved += 1;
+                    native_infeasible += infeasible as usize;
+                }
+                None => {
+                    native_fallback += 1;
+                    blocks.push((crow.to_vec(), ccls.to_vec()));
+                }
+            }
         } else {
-            blocks.push((crow, ccls));
+            blocks.push((crow.to_vec(), ccls.to_vec()));
         }
     }
-    ProblemPlan { part, value, blocks, residual, closed_form, closed_infeasible }
+    ProblemPlan {
+        part,
+        value,
+        blocks,
+        residual,
+        closed_form,
+        closed_infeasible,
+        native: native_solved,
+        native_infeasible,
+        native_fallback,
+    }
 }
 
 /// Everything the Python side needs to solve the stacked reduced LP and expand the labels of a
@@ -509,8 +697,14 @@ pub struct LinproPlan {
     /// Components solved in closed form (one row), and those of them that are infeasible.
     pub problem_closed_form: Vec<usize>,
     pub problem_closed_infeasible: Vec<usize>,
+    /// Components solved by the native simplex, those of them that are infeasible (minimum L1
+    /// residual above [`FEASIBILITY_TOL`]), and those it gave back to the stacked LP.
+    pub problem_native: Vec<usize>,
+    pub problem_native_infeasible: Vec<usize>,
+    pub problem_native_fallback: Vec<usize>,
     /// Variables (classes with a non-zero pattern): size `|c|` (the upper bound of `h_c`), the
-    /// closed-form value of `h_c` (0 for LP variables until solved), and the LP column or NONE.
+    /// closed-form or native value of `h_c` (0 for LP variables until solved), and the LP column or
+    /// NONE.
     pub var_size: Vec<f64>,
     pub var_value: Vec<f64>,
     pub var_lp: Vec<usize>,
@@ -521,8 +715,8 @@ pub struct LinproPlan {
     pub seg_start: Vec<usize>,
     pub seg_end: Vec<usize>,
     pub seg_var: Vec<usize>,
-    /// Per input instance: its LP row (NONE when its component was closed form) and the closed-form
-    /// residual `q - W g` (0 for LP rows).
+    /// Per input instance: its LP row (NONE when its component was closed form or native) and the
+    /// closed-form or native residual `q - W g` (0 for LP rows).
     pub inst_lp_row: Vec<usize>,
     pub inst_residual: Vec<f64>,
     /// The stacked block-diagonal reduced LP, `min Σ h  s.t.  A h = b, 0 ≤ h ≤ var_size[lp_col_var]`,
@@ -541,8 +735,11 @@ pub struct LinproPlan {
 ///
 /// `video[k]`, `label[k]`, `start[k]`, `end[k]`, `score[k]` describe fused instance `k`
 /// (`video[k] < lengths.len()`, `label[k] < num_classes`, `0 <= start <= end`, all finite);
-/// `lengths[v]` is video `v`'s length in snippets. Problems are solved in parallel (rayon); the
-/// result does not depend on the thread count.
+/// `lengths[v]` is video `v`'s length in snippets. Multi-row components without a closed form
+/// within `native` are solved by the native simplex, the others are stacked. Problems are planned
+/// in parallel on a pool of `threads` workers ([`with_threads`]; a batch of fewer than
+/// [`PARALLEL_MIN_INSTANCES`] instances on the calling thread); the result does not depend on
+/// the thread count.
 #[allow(clippy::too_many_arguments)]
 pub fn linpro_plan(
     video: &[usize],
@@ -553,6 +750,8 @@ pub fn linpro_plan(
     lengths: &[usize],
     num_classes: usize,
     rule: Preset,
+    native: NativeLimits,
+    threads: Option<usize>,
 ) -> Result<LinproPlan> {
     rule.validate()?;
     let n = label.len();
@@ -579,7 +778,7 @@ pub fn linpro_plan(
 
     // Group instances by (video, label), keeping input order inside a problem.
     let mut order: Vec<usize> = (0..n).collect();
-    order.sort_by_key(|&k| (video[k], label[k]));
+    order.sort_unstable_by_key(|&k| (video[k], label[k], k));
     let mut bounds = Vec::new();
     let mut a = 0;
     while a < n {
@@ -592,18 +791,42 @@ pub fn linpro_plan(
         a = b;
     }
 
-    let plans: Vec<ProblemPlan> = bounds
-        .par_iter()
-        .map(|&(a, b)| {
-            let idx = &order[a..b];
-            let length = lengths[video[idx[0]]];
-            let rows: Vec<WRow> = idx.iter().map(|&k| w_row(start[k], end[k], length, rule)).collect();
-            let q: Vec<f64> = idx.iter().map(|&k| score[k]).collect();
-            plan_problem(&rows, &q, length)
-        })
-        .collect();
+    let plan_one = |&(a, b): &(usize, usize)| {
+        let idx = &order[a..b];
+        let length = lengths[video[idx[0]]];
+        let rows: Vec<WRow> = idx.iter().map(|&k| w_row(start[k], end[k], length, rule)).collect();
+        let q: Vec<f64> = idx.iter().map(|&k| score[k]).collect();
+        plan_problem(&rows, &q, length, native)
+    };
+    // A small batch (one video's problems) is planned on the calling thread: handing it to the
+    // pool would cost more than the work.
+    let plans: Vec<ProblemPlan> = if n >= PARALLEL_MIN_INSTANCES && bounds.len() > 1 {
+        with_threads(threads, || bounds.par_iter().map(plan_one).collect())?
+    } else {
+        check_threads(threads)?;
+        bounds.iter().map(plan_one).collect()
+    };
 
+    let problems = plans.len();
+    let vars: usize = plans.iter().map(|p| p.part.class_component.iter().filter(|&&c| c != NONE).count()).sum();
+    let segs: usize = plans.iter().map(|p| p.part.seg_start.len()).sum();
     let mut out = LinproPlan {
+        problem_video: Vec::with_capacity(problems),
+        problem_label: Vec::with_capacity(problems),
+        problem_components: Vec::with_capacity(problems),
+        problem_closed_form: Vec::with_capacity(problems),
+        problem_closed_infeasible: Vec::with_capacity(problems),
+        problem_native: Vec::with_capacity(problems),
+        problem_native_infeasible: Vec::with_capacity(problems),
+        problem_native_fallback: Vec::with_capacity(problems),
+        var_size: Vec::with_capacity(vars),
+        var_value: Vec::with_capacity(vars),
+        var_lp: Vec::with_capacity(vars),
+        seg_video: Vec::with_capacity(segs),
+        seg_label: Vec::with_capacity(segs),
+        seg_start: Vec::with_capacity(segs),
+        seg_end: Vec::with_capacity(segs),
+        seg_var: Vec::with_capacity(segs),
         inst_lp_row: vec![NONE; n],
         inst_residual: vec![0.0; n],
         lp_indptr: vec![0],
@@ -617,6 +840,9 @@ pub fn linpro_plan(
         out.problem_components.push(plan.part.num_components);
         out.problem_closed_form.push(plan.closed_form);
         out.problem_closed_infeasible.push(plan.closed_infeasible);
+        out.problem_native.push(plan.native);
+        out.problem_native_infeasible.push(plan.native_infeasible);
+        out.problem_native_fallback.push(plan.native_fallback);
 
         let part = &plan.part;
         // Variables for every class with a non-zero pattern.
@@ -921,7 +1147,19 @@ mod tests {
                 }
             }
         }
-        let plan = linpro_plan(&video, &label, &start, &end, &score, &lengths, 3, Preset::Official).unwrap();
+        let plan = linpro_plan(
+            &video,
+            &label,
+            &start,
+            &end,
+            &score,
+            &lengths,
+            3,
+            Preset::Official,
+            NativeLimits::DEFAULT,
+            None,
+        )
+        .unwrap();
         // Segments of each problem tile its video.
         let mut covered = vec![vec![0usize; 3]; lengths.len()];
         for j in 0..plan.seg_video.len() {
@@ -964,23 +1202,76 @@ mod tests {
     }
 
     #[test]
+    fn native_components_meet_their_rows_and_limits() {
+        let mut rng = Rng(77);
+        let (mut native, mut off_blocks, mut infeasible) = (0, 0, 0);
+        for trial in 0..400 {
+            let length = 10 + rng.below(80) as usize;
+            let (s, e) = random_instances(&mut rng, length);
+            let rule = if trial % 2 == 0 { Preset::Official } else { Preset::Paper { alpha: 0.25 } };
+            let rows: Vec<WRow> = s.iter().zip(&e).map(|(&a, &b)| w_row(a, b, length, rule)).collect();
+            let q: Vec<f64> = (0..rows.len()).map(|_| rng.unit() * 3.0 - 0.8).collect();
+            let plan = plan_problem(&rows, &q, length, NativeLimits::DEFAULT);
+            assert!(plan.blocks.is_empty() && plan.native_fallback == 0);
+            // Every row's residual is q − W h over the classes of its pattern; h within its box.
+            let mut wh = vec![0.0; rows.len()];
+            for c in 0..plan.part.num_classes() {
+                let h = plan.value[c];
+                assert!(h >= 0.0 && h <= plan.part.class_size[c] as f64);
+                for (k, sign) in plan.part.pattern(c) {
+                    wh[k] += f64::from(sign) * h;
+                }
+            }
+            for k in 0..rows.len() {
+                assert!((plan.residual[k] - (q[k] - wh[k])).abs() < 1e-12, "trial {trial} row {k}");
+            }
+            native += plan.native;
+            infeasible += plan.native_infeasible;
+            // Without the native solver the same components are stacked for HiGHS instead.
+            let off = plan_problem(&rows, &q, length, NativeLimits::OFF);
+            assert_eq!((off.native, off.blocks.len()), (0, plan.native));
+            off_blocks += off.blocks.len();
+        }
+        assert!(native > 50 && infeasible > 5 && infeasible < native && off_blocks == native);
+        assert_eq!(NativeLimits::new(513, 0).unwrap_err().arg(), "native_limits");
+        assert_eq!(NativeLimits::new(3, 2049).unwrap_err().arg(), "native_limits");
+        assert_eq!(NativeLimits::new(3, 7).unwrap(), NativeLimits { max_rows: 3, max_classes: 7 });
+    }
+
+    #[test]
     fn plan_rejects_bad_input() {
-        let err = |r: Result<LinproPlan>| match r {
+        let l = [10usize];
+        // The argument named by the error of one instance (video, label, start, end, score).
+        let err = |v: &[usize], lab: &[usize], s: f64, e: f64, q: f64, rule: Preset| match linpro_plan(
+            v,
+            lab,
+            &[s],
+            &[e],
+            &[q],
+            &l,
+            1,
+            rule,
+            NativeLimits::DEFAULT,
+            None,
+        ) {
             Err(e) => e.arg().to_string(),
             Ok(_) => "ok".to_string(),
         };
-        let l = [10usize];
-        assert_eq!(err(linpro_plan(&[0], &[0], &[1.0], &[2.0], &[0.5], &l, 1, Preset::Official)), "ok");
-        assert_eq!(err(linpro_plan(&[1], &[0], &[1.0], &[2.0], &[0.5], &l, 1, Preset::Official)), "video");
-        assert_eq!(err(linpro_plan(&[0], &[1], &[1.0], &[2.0], &[0.5], &l, 1, Preset::Official)), "label");
-        assert_eq!(err(linpro_plan(&[0], &[0], &[-1.0], &[2.0], &[0.5], &l, 1, Preset::Official)), "start");
-        assert_eq!(err(linpro_plan(&[0], &[0], &[f64::NAN], &[2.0], &[0.5], &l, 1, Preset::Official)), "start");
-        assert_eq!(err(linpro_plan(&[0], &[0], &[3.0], &[2.0], &[0.5], &l, 1, Preset::Official)), "end");
-        assert_eq!(err(linpro_plan(&[0], &[0], &[1.0], &[2.0], &[f64::INFINITY], &l, 1, Preset::Official)), "score");
-        assert_eq!(err(linpro_plan(&[0, 0], &[0], &[1.0], &[2.0], &[0.5], &l, 1, Preset::Official)), "video");
-        assert_eq!(err(linpro_plan(&[0], &[0], &[1.0], &[2.0], &[0.5], &l, 1, Preset::Paper { alpha: -1.0 })), "alpha");
+        let off = Preset::Official;
+        assert_eq!(err(&[0], &[0], 1.0, 2.0, 0.5, off), "ok");
+        assert_eq!(err(&[1], &[0], 1.0, 2.0, 0.5, off), "video");
+        assert_eq!(err(&[0], &[1], 1.0, 2.0, 0.5, off), "label");
+        assert_eq!(err(&[0], &[0], -1.0, 2.0, 0.5, off), "start");
+        assert_eq!(err(&[0], &[0], f64::NAN, 2.0, 0.5, off), "start");
+        assert_eq!(err(&[0], &[0], 3.0, 2.0, 0.5, off), "end");
+        assert_eq!(err(&[0], &[0], 1.0, 2.0, f64::INFINITY, off), "score");
+        assert_eq!(err(&[0, 0], &[0], 1.0, 2.0, 0.5, off), "video");
+        assert_eq!(err(&[0], &[0], 1.0, 2.0, 0.5, Preset::Paper { alpha: -1.0 }), "alpha");
         // Huge but finite bounds are clipped, not overflowed.
-        assert_eq!(err(linpro_plan(&[0], &[0], &[1e300], &[1e301], &[0.5], &l, 1, Preset::Official)), "ok");
+        assert_eq!(err(&[0], &[0], 1e300, 1e301, 0.5, off), "ok");
+        // The thread count is checked also when the batch is too small for the pool.
+        let r = linpro_plan(&[0], &[0], &[1.0], &[2.0], &[0.5], &l, 1, off, NativeLimits::DEFAULT, Some(0));
+        assert_eq!(r.unwrap_err().arg(), "num_threads");
     }
 
     #[test]

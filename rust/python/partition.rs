@@ -7,8 +7,7 @@ use pyo3::prelude::*;
 
 use super::convert::{invalid_argument, value_error, PresetName, Wrap};
 use super::slice as contiguous;
-use crate::core::partition::{self as core, NONE};
-use crate::core::threads::with_threads;
+use crate::core::partition::{self as core, NativeLimits, FEASIBILITY_TOL, NONE};
 
 /// int64 -> usize, rejecting negatives (naming the argument).
 fn indices(name: &str, a: &PyReadonlyArray1<'_, i64>) -> PyResult<Vec<usize>> {
@@ -151,6 +150,14 @@ struct LinproPlan {
     problem_closed_form: Py<PyArray1<i64>>,
     #[pyo3(get)]
     problem_closed_infeasible: Py<PyArray1<i64>>,
+    /// Per problem: components solved by the native simplex, the infeasible ones among them, and
+    /// those it gave back to the stacked LP (its certificate failed).
+    #[pyo3(get)]
+    problem_native: Py<PyArray1<i64>>,
+    #[pyo3(get)]
+    problem_native_infeasible: Py<PyArray1<i64>>,
+    #[pyo3(get)]
+    problem_native_fallback: Py<PyArray1<i64>>,
     /// Variables (classes with a non-zero pattern), (V_,): size (the upper bound of `h_c`),
     /// value (closed form; 0 for LP variables until solved, written in place by the caller) and
     /// LP column (-1: closed form).
@@ -198,10 +205,11 @@ struct LinproPlan {
     lp_block_problem: Py<PyArray1<i64>>,
 }
 
-/// The plan of a batch: problems, variables, segments, closed forms and the stacked reduced LP,
+/// The plan of a batch: problems, variables, segments, closed forms, native solutions (components
+/// of at most `native_limits = (rows, classes)`; `(0, 0)`: none) and the stacked reduced LP,
 /// problems planned in parallel on `num_threads` workers (None: all cores).
 #[pyfunction]
-#[pyo3(signature = (video, label, start, end, score, lengths, num_classes, preset, alpha, num_threads))]
+#[pyo3(signature = (video, label, start, end, score, lengths, num_classes, preset, alpha, num_threads, native_limits))]
 #[allow(clippy::too_many_arguments)]
 fn linpro_plan<'py>(
     py: Python<'py>,
@@ -215,7 +223,10 @@ fn linpro_plan<'py>(
     preset: Wrap<PresetName>,
     alpha: f64,
     num_threads: Option<usize>,
+    native_limits: (i64, i64),
 ) -> PyResult<LinproPlan> {
+    let (rows, classes) = (nonneg("native_limits", native_limits.0)?, nonneg("native_limits", native_limits.1)?);
+    let limits = NativeLimits::new(rows, classes).map_err(value_error)?;
     let rule = preset.0.with(alpha);
     let num_classes = nonneg("num_classes", num_classes)?;
     let video = indices("video", &video)?;
@@ -223,10 +234,7 @@ fn linpro_plan<'py>(
     let lengths = indices("lengths", &lengths)?;
     let (s, e, q) = (contiguous("start", &start)?, contiguous("end", &end)?, contiguous("score", &score)?);
     let p = py
-        .detach(|| {
-            with_threads(num_threads, || core::linpro_plan(&video, &label, s, e, q, &lengths, num_classes, rule))
-        })
-        .and_then(|r| r)
+        .detach(|| core::linpro_plan(&video, &label, s, e, q, &lengths, num_classes, rule, limits, num_threads))
         .map_err(value_error)?;
     Ok(LinproPlan {
         problem_video: ints(py, &p.problem_video),
@@ -234,6 +242,9 @@ fn linpro_plan<'py>(
         problem_components: ints(py, &p.problem_components),
         problem_closed_form: ints(py, &p.problem_closed_form),
         problem_closed_infeasible: ints(py, &p.problem_closed_infeasible),
+        problem_native: ints(py, &p.problem_native),
+        problem_native_infeasible: ints(py, &p.problem_native_infeasible),
+        problem_native_fallback: ints(py, &p.problem_native_fallback),
         var_size: floats(py, p.var_size),
         var_value: floats(py, p.var_value),
         var_lp: ints(py, &p.var_lp),
@@ -288,6 +299,9 @@ fn linpro_expand<'py>(
 }
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add("LINPRO_FEASIBILITY_TOL", FEASIBILITY_TOL)?;
+    m.add("LINPRO_NATIVE_MAX_ROWS", NativeLimits::DEFAULT.max_rows)?;
+    m.add("LINPRO_NATIVE_MAX_CLASSES", NativeLimits::DEFAULT.max_classes)?;
     m.add_class::<Partition>()?;
     m.add_class::<LinproPlan>()?;
     m.add_function(wrap_pyfunction!(linpro_w_rows, m)?)?;
