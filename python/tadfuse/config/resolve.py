@@ -48,6 +48,21 @@ class Config:
     def __post_init__(self) -> None:
         self.train.check_delta(self.delta)  # one training temperature per refresh epoch
 
+    def inactive_settings(self) -> dict[str, str]:
+        """Settings of one section that another section turns off (``"section.field"`` → the
+        reason); each section's own are its ``inactive_fields()``."""
+        out: dict[str, str] = {}
+        if not self.train.use_memory:
+            for name in ("warmup_epoch", "memory_slots", "memory_class0_defect"):
+                out[f"model.{name}"] = "train.use_memory = true only"
+        if not self.train.refresh:
+            for name in ("label_tcam_o_weight", "pseudo_label_dropout"):
+                out[f"model.{name}"] = "train.refresh = true only"
+            for section in ("delta", "linpro"):
+                for f in dataclasses.fields(getattr(self, section)):
+                    out[f"{section}.{f.name}"] = "train.refresh = true only"
+        return out
+
     @classmethod
     def named(cls, name: str) -> Config:
         """Every section's constructor ``name`` (e.g. ``official``), for presets that exist in all."""
@@ -233,4 +248,13 @@ def _apply(cfg: Config, flat: Mapping[str, Any], source: str) -> Config:
                 raise ConfigError(f"{source}: `{section}.{name}` = {value!r} would have no effect: it applies to "
                                   f"{inactive[name]}")
         replaced[section] = new
-    return dataclasses.replace(cfg, **replaced)
+    try:
+        out = dataclasses.replace(cfg, **replaced)
+    except ConfigError as exc:
+        raise ConfigError(f"{source}: {exc}") from None
+    across = out.inactive_settings()
+    for key, value in flat.items():
+        section, _, name = key.partition(".")
+        if key in across and getattr(getattr(out, section), name) != getattr(getattr(cfg, section), name):
+            raise ConfigError(f"{source}: `{key}` = {value!r} would have no effect: it applies to {across[key]}")
+    return out

@@ -2,7 +2,7 @@
 :mod:`tadfuse.engine.losses`, which needs torch) the losses.
 
 ``import tadfuse.engine`` does not import torch: the sections, the schedules and the refresh are
-numpy-only; import :mod:`tadfuse.engine.losses` for the losses. docs/algorithms.md, "Training:
+numpy-only; import :mod:`tadfuse.engine.losses` for the losses. docs/engine.md, "Training:
 losses, schedules and the refresh".
 """
 
@@ -11,6 +11,7 @@ from tadfuse.engine.refresh import RefreshTimings, label_tcam, label_video_score
 from tadfuse.engine.schedule import (
     EpochPlan,
     LossWeights,
+    checkpoints_after,
     delta_phase,
     epoch_plan,
     evaluates_after,
@@ -29,6 +30,7 @@ __all__ = [
     "OptimConfig",
     "RefreshTimings",
     "TrainConfig",
+    "checkpoints_after",
     "delta_phase",
     "epoch_plan",
     "evaluates_after",
