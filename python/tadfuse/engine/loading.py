@@ -149,9 +149,12 @@ def load_model(checkpoint: str | os.PathLike[str], *, preset: str | None = None,
     if preset is not None or config_file is not None:
         raise ConfigError(f"{os.fspath(path)}: a tadfuse checkpoint carries its configuration; --preset and "
                           f"--config apply to released .pkl checkpoints only (use --set to change a setting)")
-    cfg = Config.from_dict(ckpt.config, source=os.fspath(path)).override(overrides)
     model = ckpt.build_model()
+    base = Config.from_dict(ckpt.config, source=os.fspath(path))
     stored = getattr(model, "config", None)
+    if isinstance(stored, ModelConfig):  # the model's own constants are the ones it was built with
+        base = dataclasses.replace(base, model=stored)
+    cfg = base.override(overrides)
     if isinstance(stored, ModelConfig):
         dims_changed = [k for k in (*DATA_DIMENSIONS, "embed_dim", "num_centres")
                         if getattr(cfg.model, k) != getattr(stored, k)]
