@@ -162,3 +162,38 @@ def test_settings_another_section_turns_off_are_errors():
     # an unchanged value (e.g. a whole config.toml read back) is not an error
     same = load_config("official", overrides=["train.use_memory=false", "model.warmup_epoch=100"])
     assert same.model.warmup_epoch == 100
+
+
+def test_forward_batches_by_device():
+    t = TrainConfig.official()
+    assert t.forward_batches("cpu") == (1, 1)
+    assert t.forward_batches("cuda") == (10, 16)
+    assert TrainConfig.official(batch_videos=4, inference_batch_videos=8).forward_batches("cpu") == (4, 8)
+    with pytest.raises(ConfigError, match="`batch_videos` must be >= 1"):
+        TrainConfig.official(batch_videos=0)
+
+
+def test_trainer_presets_and_their_sources():
+    from tadfuse.config import PRESETS, EvaluationConfig, OptimConfig, PostprocessConfig, get_preset
+
+    assert {"official", "paper", "rskp", "anet", "demo"} <= set(PRESETS)
+    off, pap = get_preset("official"), get_preset("paper")
+    assert off.model.memory_class0_defect and off.model.pseudo_label_dropout
+    assert dataclasses.replace(pap.model, memory_class0_defect=True, pseudo_label_dropout=True) == off.model
+    assert pap.train.refresh_temperatures == (0.1,) * 6 and off.train.refresh_temperatures[-1] == 0.0016
+    r = get_preset("rskp")
+    assert (r.model.tcam_o_weight, r.model.video_o_weight, r.model.memory_class0_defect) == (0.6, 0.6, False)
+    assert (r.postprocess.class_threshold, r.postprocess.method, r.postprocess.threshold) == (0.1, "nms", 0.5)
+    assert r.postprocess.overlap == "coverage" and r.postprocess.preset == "official"
+    assert r.postprocess.thresholds == PostprocessConfig.official().thresholds  # arange(0.001, 0.04, 0.002)
+    assert r.optim == OptimConfig.rskp() and not r.train.refresh and r.train.epochs == 200
+    a = get_preset("anet")
+    assert (a.model.dropout, a.model.scale_factor, a.model.tcam_o_weight, a.model.num_classes) == (0.7, 10.0, 0.8, 200)
+    assert (a.optim.lr_values, a.optim.lr_milestones, a.optim.weight_decay) == ((2e-05,), (), 0.001)
+    assert (a.train.background_weight, a.train.attention_weight, a.train.self_label_weights) == (0.1, 0.1, (1.0,))
+    assert (a.train.sample_snippets, a.train.patience, a.train.refresh) == (75, 6, False)
+    assert a.evaluation == EvaluationConfig.activitynet() and a.postprocess.class_threshold == 0.1
+    d = get_preset("demo")
+    assert d.train.epochs == 40 and d.delta.refresh_epochs == (20, 25, 30) and d.model.warmup_epoch == 10
+    assert len(d.train.refresh_temperatures) == len(d.delta.refresh_epochs)
+    assert not d.model.memory_class0_defect and not d.model.pseudo_label_dropout

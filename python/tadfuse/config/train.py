@@ -27,7 +27,7 @@ from tadfuse.config._values import _plain
 from tadfuse.config.delta import DeltaSchedule
 from tadfuse.errors import ConfigError
 
-__all__ = ["EVAL_METHODS", "OptimConfig", "TrainConfig"]
+__all__ = ["CUDA_INFERENCE_BATCH", "EVAL_METHODS", "OptimConfig", "TrainConfig"]
 
 
 @dataclass(frozen=True)
@@ -92,6 +92,8 @@ class OptimConfig:
 
 #: The post-processing methods ``TrainConfig.eval_methods`` may name.
 EVAL_METHODS: tuple[str, ...] = ("fusion", "nms", "soft_nms")
+#: Videos per inference forward pass on CUDA when ``TrainConfig.inference_batch_videos`` is None.
+CUDA_INFERENCE_BATCH = 16
 
 
 @dataclass(frozen=True)
@@ -177,10 +179,12 @@ class TrainConfig:
     #: shuffles). GauFuse options.py:46 2, main.py:18 (only torch is seeded there).
     seed: int = 2
     #: Videos of one optimiser step that share a padded forward pass, at most (the released
-    #: loop: 1). Memory grows with ``batch_videos × longest video``.
-    batch_videos: int = 10
-    #: Videos per forward pass in inference (refresh, memory fill, evaluation), at most.
-    inference_batch_videos: int = 16
+    #: loop: 1). None: 1 on the CPU, ``videos_per_step`` on CUDA (:meth:`forward_batches`).
+    #: Memory grows with ``batch_videos × longest video``.
+    batch_videos: int | None = None
+    #: Videos per forward pass in inference (refresh, memory fill, evaluation), at most. None: 1
+    #: on the CPU, :data:`CUDA_INFERENCE_BATCH` on CUDA.
+    inference_batch_videos: int | None = None
     #: A forward pass of sorted videos is split where padding would exceed this fraction of its
     #: real snippets (the videos' order inside a step is by length; see docs/engine.md,
     #: "Batching semantics").
@@ -194,9 +198,11 @@ class TrainConfig:
 
     def __post_init__(self) -> None:
         owner = "TrainConfig"
-        for name in ("epochs", "videos_per_step", "attention_divisor", "eval_every", "checkpoint_every",
-                     "batch_videos", "inference_batch_videos"):
+        for name in ("epochs", "videos_per_step", "attention_divisor", "eval_every", "checkpoint_every"):
             object.__setattr__(self, name, integer(owner, name, getattr(self, name), lo=1))
+        for name in ("batch_videos", "inference_batch_videos"):
+            if getattr(self, name) is not None:
+                object.__setattr__(self, name, integer(owner, name, getattr(self, name), lo=1))
         for name in ("seed", "patience"):
             object.__setattr__(self, name, integer(owner, name, getattr(self, name)))
         if self.sample_snippets is not None:
@@ -246,6 +252,18 @@ class TrainConfig:
                                     refresh=False, refresh_temperatures=())
         base.update(overrides)
         return cls(**base)
+
+    def forward_batches(self, device_type: str) -> tuple[int, int]:
+        """``(training, inference)`` videos per forward pass on a device of type ``device_type``
+        (``"cpu"``, ``"cuda"``, ...): the fields when set, else 1 on the CPU — measured: padded
+        batches are slower there, their element-wise passes over ``B × T × D`` tensors leave the
+        cache (benches/RESULTS.md, "Trainer") — and ``videos_per_step`` /
+        :data:`CUDA_INFERENCE_BATCH` elsewhere."""
+        cpu = device_type == "cpu"
+        train = self.batch_videos if self.batch_videos is not None else (1 if cpu else self.videos_per_step)
+        infer = self.inference_batch_videos if self.inference_batch_videos is not None else (
+            1 if cpu else CUDA_INFERENCE_BATCH)
+        return train, infer
 
     def inactive_fields(self) -> dict[str, str]:
         """Fields that have no effect under this configuration, each with the reason."""

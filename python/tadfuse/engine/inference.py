@@ -30,7 +30,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from tadfuse.config import Config, ModelConfig, PostprocessConfig
+from tadfuse.config import Config, ModelConfig, PostprocessConfig, TrainConfig
 from tadfuse.config.model import MODEL_PRESETS
 from tadfuse.data import VideoDataset
 from tadfuse.engine.batching import length_chunks, sorted_by_length
@@ -74,7 +74,7 @@ def model_outputs(
     model_config: ModelConfig | None = None,
     *,
     purpose: str = "test",
-    batch_videos: int = 16,
+    batch_videos: int | None = None,
     padding_budget: float = 0.25,
     device: torch.device | str = "cpu",
     progress: bool | None = False,
@@ -84,10 +84,14 @@ def model_outputs(
 
     ``model_config`` gives an RSKP's TCAM and video-score weights (default: the model's own);
     ``purpose`` is ``"test"`` (eval mode, ``tcam_o_weight``) or ``"labels"`` (the pseudo-label
-    mode and ``label_tcam_o_weight``). The model's mode is restored afterwards.
+    mode and ``label_tcam_o_weight``). ``batch_videos`` videos at most per forward pass (None:
+    :meth:`tadfuse.config.TrainConfig.forward_batches` for the device). The model's mode is
+    restored afterwards.
     """
     if purpose not in ("test", "labels"):
         raise InvalidArgumentError(f"`purpose` must be 'test' or 'labels', got {purpose!r}")
+    if batch_videos is None:
+        batch_videos = TrainConfig().forward_batches(torch.device(device).type)[1]
     lengths = [int(f.shape[0]) for f in features]
     order = sorted_by_length(range(len(features)), lengths)
     chunks = length_chunks([lengths[i] for i in order], batch_videos, padding_budget)
@@ -233,7 +237,8 @@ def split_inference(model: torch.nn.Module, config: Config, dataset: VideoDatase
                  for f in tqdm(feats, desc="inference (released path)", unit="video",
                                disable=not progress if progress is not None else None, leave=False)]
     else:
-        pairs = model_outputs(model, feats, config.model, purpose="test", batch_videos=config.train.inference_batch_videos,
+        pairs = model_outputs(model, feats, config.model, purpose="test",
+                              batch_videos=config.train.forward_batches(device.type)[1],
                               padding_budget=config.train.padding_budget, device=device, progress=progress)
     names = tuple(dataset.names[i] for i in idx)
     return Inference(

@@ -140,6 +140,7 @@ class _Trainer:
         self.stopped = False
         self.history: list[dict[str, Any]] = []
         self.refresh_timings = RefreshTimings()
+        self.batch, self.inference_batch = config.train.forward_batches(device.type)
 
     # -- state --------------------------------------------------------------------------------
 
@@ -218,7 +219,7 @@ class _Trainer:
         cfg = self.config
         t0 = time.perf_counter()
         feats = [self.data.feature(i) for i in self.train_idx]
-        pairs = model_outputs(self.model, feats, cfg.model, purpose="labels", batch_videos=cfg.train.inference_batch_videos,
+        pairs = model_outputs(self.model, feats, cfg.model, purpose="labels", batch_videos=self.inference_batch,
                               padding_budget=cfg.train.padding_budget, device=self.device, progress=self.progress,
                               desc=f"refresh {plan.epoch}")
         timings = RefreshTimings(inference_s=time.perf_counter() - t0)
@@ -238,8 +239,7 @@ class _Trainer:
         was = self.model.training
         self.model.eval()
         order = sorted_by_length(range(len(self.train_idx)), self.lengths)
-        chunks = length_chunks([self.lengths[i] for i in order], cfg.train.inference_batch_videos,
-                               cfg.train.padding_budget)
+        chunks = length_chunks([self.lengths[i] for i in order], self.inference_batch, cfg.train.padding_budget)
         centres: list[Any] = [None] * len(self.train_idx)
         try:
             for chunk in chunks:
@@ -295,9 +295,13 @@ class _Trainer:
                    disable=not self.progress if self.progress is not None else None)
         try:
             for videos in steps:
-                ranked = sorted_by_length(videos, self.lengths) if cfg.sample_snippets is None else list(videos)
-                lens = [self.lengths[p] if cfg.sample_snippets is None else cfg.sample_snippets for p in ranked]
-                for chunk in length_chunks(lens, cfg.batch_videos, cfg.padding_budget):
+                if self.batch > 1 and cfg.sample_snippets is None:
+                    # padded passes take the step's videos by length (less padding)
+                    ranked = sorted_by_length(videos, self.lengths)
+                    lens = [self.lengths[p] for p in ranked]
+                else:  # one video per pass, or equal (resampled) lengths: the visiting order, as released
+                    ranked, lens = list(videos), [1] * len(videos)
+                for chunk in length_chunks(lens, self.batch, cfg.padding_budget):
                     self._forward_backward([ranked[j] for j in chunk], plan, sums)
                     bar.update(len(chunk))
                 self.pending += len(videos)
