@@ -46,18 +46,18 @@ import scipy
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import thumos_like  # noqa: E402
-from compare_linpro import released_w  # noqa: E402
-from numpy_official import numpy_detect  # noqa: E402
-from scipy.optimize import linprog  # noqa: E402
-from tadfuse.config import get_preset  # noqa: E402
-from tadfuse.data import load_dataset, synthesize  # noqa: E402
-from tadfuse.engine.inference import model_outputs  # noqa: E402
-from tadfuse.engine.losses import training_losses  # noqa: E402
-from tadfuse.engine.refresh import RefreshTimings, label_tcam, label_video_scores, refresh_labels  # noqa: E402
-from tadfuse.engine.schedule import epoch_plan  # noqa: E402
-from tadfuse.engine.trainer import _Trainer, seed_everything  # noqa: E402
-from tadfuse.models import RSKP, ModelConfig  # noqa: E402
+import thumos_like
+from compare_linpro import released_w
+from numpy_official import numpy_detect
+from scipy.optimize import linprog
+from tadfuse.config import get_preset
+from tadfuse.data import load_dataset, synthesize
+from tadfuse.engine.inference import model_outputs
+from tadfuse.engine.losses import training_losses
+from tadfuse.engine.refresh import RefreshTimings, label_tcam, label_video_scores, refresh_labels
+from tadfuse.engine.schedule import epoch_plan
+from tadfuse.engine.trainer import _Trainer, seed_everything
+from tadfuse.models import RSKP, ModelConfig
 
 LONGEST_TEST_VIDEO = 2614  # snippets of the longest Thumos14reduced test video
 EXTRA: list[str] = []
