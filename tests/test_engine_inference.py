@@ -149,6 +149,11 @@ def test_infer_on_a_run_folder(toy, tmp_path: Path):
     assert not inf.provenance["released_test_path"] and inf.provenance["checkpoint_kind"] == "run"
     train_split = infer(run, toy, split="train")
     assert len(train_split.videos) == len(toy.split("train"))
+    from tadfuse.engine import evaluate_inference
+
+    by_path = evaluate_inference(inf, toy.source, methods=("nms",))  # a dataset folder works too
+    assert set(by_path) == {"nms", "classification"}
+    assert by_path["nms"].mAP.tolist() == evaluate_inference(inf, toy, methods=("nms",))["nms"].mAP.tolist()
     released = infer(run, toy, released_path=True)  # the dense one-video path: the same TCAMs to rounding
     for a, b in zip(inf.tcams, released.tcams):
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)

@@ -189,16 +189,21 @@ def _pp_method(config: Config, method: str) -> PostprocessConfig:
     return config.postprocess if config.postprocess.method == method else config.postprocess.replace(method=method)
 
 
-def evaluate_inference(inference: Inference, dataset: VideoDataset, methods: Iterable[str] | None = None,
-                       subset: str | None = None) -> dict[str, Any]:
+def evaluate_inference(inference: Inference, dataset: VideoDataset | str | os.PathLike[str],
+                       methods: Iterable[str] | None = None, subset: str | None = None) -> dict[str, Any]:
     """Scores ``inference`` with each post-processing ``method`` (default:
-    ``config.train.eval_methods``) under ``config.evaluation`` (subset: the evaluation
-    section's, else the dataset's test subset) and its classification mAP.
+    ``config.train.eval_methods``) under ``config.evaluation`` against ``dataset`` (a dataset or
+    folder: its ground truth; subset: the evaluation section's, else the dataset's test subset)
+    and its classification mAP.
 
     Returns ``{method: EvalResult, ..., "classification": ClassificationMAP}``.
     """
     cfg = inference.config
     ev = cfg.evaluation
+    if not isinstance(dataset, VideoDataset):
+        from tadfuse.data import load_dataset
+
+        dataset = load_dataset(dataset)
     sub = subset or ev.subset or dataset.test_subset
     out: dict[str, Any] = {}
     for method in methods if methods is not None else cfg.train.eval_methods:
