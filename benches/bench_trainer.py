@@ -1,6 +1,6 @@
 """The trainer against the released loop's structure, side by side on the same device and data.
 
-    python benches/bench_trainer.py                     # 200 THUMOS14 training videos, D = 2048, 2 threads
+    python benches/bench_trainer.py                     # 200 THUMOS14 training videos, D = 2048, 2 threads, 2 rounds
     python benches/bench_trainer.py --videos 40 --dim 512 --threads 1   # a quick look
 
 Data: ``thumos14-structured`` (tadfuse.data.synthesize: THUMOS14's real videos, durations,
@@ -91,27 +91,30 @@ def released_epoch(trainer: _Trainer, plan, order: list[int]) -> None:
             trainer.optimizer.zero_grad(set_to_none=True)
 
 
-def epoch_times(data_dir: Path, videos: int) -> dict[str, float]:
+def epoch_times(data_dir: Path, videos: int, rounds: int) -> dict[str, float]:
+    """Best of ``rounds`` epochs of each loop, alternating (the VM is shared and noisy); every
+    epoch starts from the same weights, optimiser state and filled memory bank."""
     ds = load_dataset(data_dir)
     cfg = get_preset("paper").override([f"model.feature_dim={ds.feature_dim}", "model.warmup_epoch=0", *EXTRA])
     epoch = 150  # after the warm-up, before the first refresh: the memory branch is on
     plan = epoch_plan(cfg, epoch)
     assert plan.memory_active and plan.refresh_temperature is None
-    out = {}
-    for name in ("released", "trainer"):
-        seed_everything(0)
-        t = _Trainer(cfg, ds, torch.device("cpu"), None, False, None)
-        t.train_idx = t.train_idx[:videos]
-        t.names, t.lengths, t.labels = t.names[:videos], t.lengths[:videos], t.labels[:videos]
-        t._fill_memory()
-        order = list(range(len(t.train_idx)))
-        np.random.default_rng(epoch).shuffle(order)
-        t0 = time.perf_counter()
-        if name == "released":
-            released_epoch(t, plan, order)
-        else:
-            t._train_epoch(plan)
-        out[name] = time.perf_counter() - t0
+    out: dict[str, float] = {"released": float("inf"), "trainer": float("inf")}
+    for _ in range(rounds):
+        for name in ("released", "trainer"):
+            seed_everything(0)
+            t = _Trainer(cfg, ds, torch.device("cpu"), None, False, None)
+            t.train_idx = t.train_idx[:videos]
+            t.names, t.lengths, t.labels = t.names[:videos], t.lengths[:videos], t.labels[:videos]
+            t._fill_memory()
+            order = list(range(len(t.train_idx)))
+            np.random.default_rng(epoch).shuffle(order)
+            t0 = time.perf_counter()
+            if name == "released":
+                released_epoch(t, plan, order)
+            else:
+                t._train_epoch(plan)
+            out[name] = min(out[name], time.perf_counter() - t0)
     out["snippets"] = float(sum(ds.num_snippets(i) for i in ds.split("train")[:videos]))
     return out
 
@@ -119,24 +122,29 @@ def epoch_times(data_dir: Path, videos: int) -> dict[str, float]:
 # -- 2. the refresh ---------------------------------------------------------------------------
 
 
-def inference_times(data_dir: Path, videos: int) -> dict[str, float]:
+def inference_times(data_dir: Path, videos: int, rounds: int) -> dict[str, float]:
+    """Best of ``rounds`` refresh inferences of each kind, alternating."""
     ds = load_dataset(data_dir)
     cfg = ModelConfig.paper(feature_dim=ds.feature_dim)
     torch.manual_seed(0)
     model = RSKP(cfg).eval()
     feats = [ds.feature(int(i)) for i in ds.split("train")[:videos]]
-    t0 = time.perf_counter()
-    with torch.no_grad():
-        released = []
-        for f in feats:
-            o = model(torch.as_tensor(f)[None], walk="inverse")
-            released.append((label_tcam(o.main.logits, o.walk.logits, o.main.attention, cfg.label_tcam_o_weight)[0],
-                             label_video_scores(o.main.video_agnostic, o.walk.video_agnostic, cfg.video_o_weight)[0]))
-    t1 = time.perf_counter()
-    ours = model_outputs(model, feats, cfg, purpose="labels")  # the trainer's default for the CPU
-    t2 = time.perf_counter()
+    best = {"released": float("inf"), "trainer": float("inf")}
+    for _ in range(rounds):
+        t0 = time.perf_counter()
+        with torch.no_grad():
+            released = []
+            for f in feats:
+                o = model(torch.as_tensor(f)[None], walk="inverse")
+                released.append((label_tcam(o.main.logits, o.walk.logits, o.main.attention, cfg.label_tcam_o_weight)[0],
+                                 label_video_scores(o.main.video_agnostic, o.walk.video_agnostic, cfg.video_o_weight)[0]))
+        t1 = time.perf_counter()
+        ours = model_outputs(model, feats, cfg, purpose="labels")  # the trainer's default for the CPU
+        t2 = time.perf_counter()
+        best["released"] = min(best["released"], t1 - t0)
+        best["trainer"] = min(best["trainer"], t2 - t1)
     diff = max(float(np.abs(a[0].numpy() - b[0]).max()) for a, b in zip(released, ours))
-    return {"released": t1 - t0, "trainer": t2 - t1, "max_tcam_diff": diff}
+    return {**best, "max_tcam_diff": diff}
 
 
 def thumos_tcams(seed: int = 0) -> tuple[list[np.ndarray], list[np.ndarray]]:
@@ -251,7 +259,11 @@ def main() -> None:
     ap.add_argument("--videos", type=int, default=200, help="training videos (default all 200)")
     ap.add_argument("--dim", type=int, default=2048, help="feature dimension (default 2048, I3D)")
     ap.add_argument("--threads", type=int, default=2, help="torch CPU threads (default 2)")
+    ap.add_argument("--rounds", type=int, default=2, help="alternating rounds, best of each (default 2)")
     ap.add_argument("--data", help="an existing thumos14-structured folder of this --dim (default: generated)")
+    ap.add_argument("--set", action="append", default=[], metavar="SECTION.FIELD=VALUE",
+                    help="a setting of the trainer's configuration (e.g. train.batch_videos=10)")
+    ap.add_argument("--epoch-only", action="store_true", help="time the training epochs only")
     ap.add_argument("--memory-child", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.memory_child:
@@ -259,10 +271,16 @@ def main() -> None:
         memory_child(walk, mode, args.dim, args.threads)
         return
     torch.set_num_threads(args.threads)
+    EXTRA[:] = args.set
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(args.data) if args.data else synthesize("thumos14-structured", Path(tmp) / "t14", feature_dim=args.dim)
-        epoch = epoch_times(data, args.videos)
-        inference = inference_times(data, args.videos)
+        epoch = epoch_times(data, args.videos, args.rounds)
+        if args.epoch_only:
+            print(f"{args.videos} videos ({int(epoch['snippets'])} snippets), D = {args.dim}, settings {args.set}: "
+                  f"released structure {epoch['released']:.2f} s, trainer {epoch['trainer']:.2f} s "
+                  f"({epoch['released'] / epoch['trainer']:.2f}x)")
+            return
+        inference = inference_times(data, args.videos, args.rounds)
     cas, scores = thumos_tcams()
     pp_released, lp_released, numpy_fused = released_postprocess_and_lp(cas, scores, thumos_like.FUSE_TEMPERATURE)
     timings = RefreshTimings()
@@ -272,8 +290,9 @@ def main() -> None:
 
     n = args.videos
     print(f"bench_trainer: {n} THUMOS14 training videos ({int(epoch['snippets'])} snippets), D = {args.dim}, "
-          f"{args.threads} torch thread(s); python {platform.python_version()}, torch {torch.__version__}, "
-          f"numpy {np.__version__}, scipy {scipy.__version__}, {platform.machine()}")
+          f"{args.threads} torch thread(s), best of {args.rounds} alternating rounds; python "
+          f"{platform.python_version()}, torch {torch.__version__}, numpy {np.__version__}, scipy {scipy.__version__}, "
+          f"{platform.machine()}")
     print()
     print("| stage | released structure | trainer | speed-up |")
     print("|---|---:|---:|---:|")
