@@ -18,7 +18,7 @@ from tadfuse.cli import build_parser, main
 from tadfuse.demo import run_demo, synthetic_tcam, tcam_from_segments
 from tadfuse.errors import DataFormatError, DataWarning, InvalidArgumentError
 
-COMMANDS = ("demo", "eval", "data", "plot", "detect")
+COMMANDS = ("demo", "train", "infer", "eval", "data", "plot", "detect")
 
 
 def _user_error(capsys: pytest.CaptureFixture[str], rc: int, *needles: str) -> str:
@@ -101,8 +101,8 @@ def test_entry_points_in_a_subprocess(tmp_path: Path) -> None:
                        capture_output=True, text=True, timeout=60, check=False)
     assert r.returncode == 2 and r.stderr.startswith("tadfuse: error: ") and "nope.json" in r.stderr, r.stderr
     assert "Traceback" not in r.stderr and r.stderr.count("\n") == 1
-    r = subprocess.run([*runs[0], "demo", "--videos", "0"], capture_output=True, text=True, timeout=60, check=False)
-    assert r.returncode == 2 and "argument --videos" in r.stderr and "Traceback" not in r.stderr
+    r = subprocess.run([*runs[0], "demo", "--epochs", "0"], capture_output=True, text=True, timeout=60, check=False)
+    assert r.returncode == 2 and "argument --epochs" in r.stderr and "Traceback" not in r.stderr
     bug = ("import tadfuse.cli.demo as d; d.run = lambda args: {}['videos']; "
            "from tadfuse.cli import main; raise SystemExit(main(['demo']))")
     r = subprocess.run([sys.executable, "-c", bug], capture_output=True, text=True, timeout=60, check=False)
@@ -271,10 +271,15 @@ def test_no_number_flag_takes_a_bare_int_or_float() -> None:
 @pytest.mark.parametrize(
     ("argv", "flag", "value"),
     [
-        (["demo"], "--videos", "0"),
-        (["demo"], "--videos", "-3"),
-        (["demo"], "--videos", "2.5"),
+        (["demo"], "--videos", "3"),
+        (["demo"], "--epochs", "0"),
+        (["demo"], "--epochs", "2.5"),
         (["demo"], "--seed", "-1"),
+        (["demo"], "--plots", "-1"),
+        (["train", "--data", "d", "--out", "o"], "--epochs", "0"),
+        (["train", "--data", "d", "--out", "o"], "--seed", "-1"),
+        (["train", "--data", "d", "--out", "o"], "--checkpoint-every", "0"),
+        (["train", "--data", "d", "--out", "o"], "--preset", "nope"),
         (["eval", "--gt", "g", "--pred", "p"], "--tiou", "0"),
         (["eval", "--gt", "g", "--pred", "p"], "--tiou", "1.5"),
         (["eval", "--gt", "g", "--pred", "p"], "--snippet-seconds", "-0.64"),
@@ -300,10 +305,10 @@ def test_bad_numbers_are_usage_errors_naming_the_flag(capsys, argv: list[str], f
     _usage_error(capsys, [*argv, flag, value], f"argument {flag}:", repr(value))
 
 
-def test_demo_library_checks_its_arguments() -> None:
-    for kw, name in ((dict(videos=0), "videos"), (dict(seed=-1), "seed"), (dict(repeats=0), "repeats")):
+def test_demo_library_checks_its_arguments(tmp_path: Path) -> None:
+    for kw, name in ((dict(videos=3), "videos"), (dict(seed=-1), "seed"), (dict(plots=-1), "plots")):
         with pytest.raises(InvalidArgumentError, match=f"`{name}`"):
-            run_demo(**kw)
+            run_demo(tmp_path / name, **kw)
     with pytest.raises(InvalidArgumentError, match="length"):
         synthetic_tcam(0, 3, np.random.default_rng(0))
 
@@ -313,16 +318,30 @@ def test_demo_library_checks_its_arguments() -> None:
 # --------------------------------------------------------------------------------------------
 
 
-def test_demo_prints_detections_and_timing(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["demo", "--videos", "1", "--seed", "3"]) == 0
+def test_demo_trains_evaluates_and_prints_one_table(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["demo", "--videos", "12", "--epochs", "3", "--seed", "3", "--plots", "1"]
+    assert main([*argv, "--out", str(tmp_path / "a")]) == 0
     out = capsys.readouterr().out
-    assert "1 generated videos" in out and "fused detections" in out and "NMS detections" in out
-    assert re.search(r"fusion / NMS time: \d+\.\d+x", out)
-
-
-def test_demo_is_deterministic_apart_from_timings() -> None:
-    strip = lambda s: re.sub(r"\d+\.\d+ ms|\d+\.\d+x", "", s)
-    assert strip(run_demo(videos=4, seed=1, repeats=1)) == strip(run_demo(videos=4, seed=1, repeats=1))
+    for row in ("RSKP baseline (no pseudo labels) + NMS", "RSKP baseline (no pseudo labels) + fusion",
+                "+ LinPro / Δ pseudo labels + NMS", "+ LinPro / Δ pseudo labels + fusion"):
+        assert row in out
+    assert re.search(r"0\.1\s+0\.2\s+0\.3\s+0\.4\s+0\.5\s+0\.6\s+0\.7\s+avg", out)
+    assert re.search(r"fusion \d+\.\d+ ms, NMS \d+\.\d+ ms", out)
+    a = tmp_path / "a"
+    assert sorted(p.name for p in (a / "detections").iterdir()) == [
+        "baseline_fusion.json", "baseline_nms.json", "method_fusion.json", "method_nms.json"]
+    assert len(list((a / "plots").glob("*.png"))) == 1
+    assert (a / "runs" / "method" / "checkpoints" / "last.pt").is_file()
+    # the same seed gives the same table (run through the same CLI again)
+    assert main([*argv, "--plots", "0", "--out", str(tmp_path / "b")]) == 0
+    capsys.readouterr()
+    assert (a / "table.txt").read_text() == (tmp_path / "b" / "table.txt").read_text()
+    # the detections written score like the table says (the same evaluate as tadfuse eval)
+    table = (a / "table.txt").read_text()
+    result = tadfuse.evaluate(a / "data", a / "detections" / "method_nms.json", protocol="wtalc")
+    assert f"{100 * result.average_mAP:6.2f}" in table.splitlines()[-2]
+    assert main([*argv, "--out", str(a)]) == 2  # an existing output folder
+    assert "not empty" in capsys.readouterr().err
 
 
 def test_demo_detects_the_planted_actions() -> None:
@@ -604,3 +623,116 @@ def test_plot_unknown_videos(tmp_path: Path, capsys: pytest.CaptureFixture[str])
     assert err.splitlines() == ["tadfuse: warning: 1 of the --videos are in none of the inputs and are skipped: "
                                 "['typo']"]
     assert (tmp_path / "png" / "v2.png").is_file() and not (tmp_path / "png" / "typo.png").exists()
+
+
+# --------------------------------------------------------------------------------------------
+# train and infer
+# --------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def demo_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from tadfuse.demo import demo_dataset
+
+    return demo_dataset(tmp_path_factory.mktemp("demo") / "data", videos=12, seed=0)
+
+
+@pytest.fixture(scope="module")
+def demo_run(demo_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    run = tmp_path_factory.mktemp("run") / "run"
+    assert main(["train", "--preset", "demo", "--data", str(demo_data), "--out", str(run), "--epochs", "2",
+                 "--seed", "1", "--checkpoint-every", "1", "--set", "train.eval_every=1"]) == 0
+    return run
+
+
+def test_train_writes_a_run_and_resumes(demo_data: Path, demo_run: Path, capsys) -> None:
+    assert (demo_run / "checkpoints" / "epoch_0001.pt").is_file() and (demo_run / "checkpoints" / "last.pt").is_file()
+    cfg = tadfuse.config.load_config(None, demo_run / "config.toml")
+    assert (cfg.preset, cfg.train.epochs, cfg.train.seed, cfg.train.checkpoint_every) == ("demo", 2, 1, 1)
+    assert main(["train", "--resume", str(demo_run)]) == 0  # finished: nothing left to do
+    out = capsys.readouterr().out
+    assert "2 epochs recorded (preset demo)" in out and re.search(r"best epoch \d: average mAP \d+\.\d\d", out)
+    lines = (demo_run / "metrics.jsonl").read_text().splitlines()
+    assert [json.loads(x)["epoch"] for x in lines] == [0, 1]
+
+
+@pytest.mark.parametrize(
+    ("argv", "needles"),
+    [
+        (["train", "--preset", "demo"], ["--data and --out required", "--resume"]),
+        (["train", "--preset", "demo", "--data", "d"], ["--out required"]),
+        (["train", "--resume", "R", "--epochs", "3", "--set", "train.seed=1"], ["--resume", "--set", "--epochs"]),
+        (["train", "--resume", "R", "--preset", "demo"], ["drop --preset"]),
+    ],
+)
+def test_train_flag_errors_are_one_line(argv, needles, capsys) -> None:
+    err = _user_error(capsys, main(argv), *needles)
+    assert err.count("\n") == 0
+
+
+def test_train_input_errors_name_the_flag(demo_data: Path, demo_run: Path, tmp_path: Path, capsys) -> None:
+    _user_error(capsys, main(["train", "--preset", "demo", "--data", str(tmp_path / "nope"), "--out",
+                              str(tmp_path / "r")]), "no such dataset folder", "--data")
+    _user_error(capsys, main(["train", "--preset", "demo", "--data", str(demo_data), "--out", str(demo_run)]),
+                "already holds a run", "--resume")
+    _user_error(capsys, main(["train", "--preset", "demo", "--data", str(demo_data), "--out", str(tmp_path / "r"),
+                              "--device", "not-a-device"]), "--device")
+    _user_error(capsys, main(["train", "--resume", str(tmp_path)]), "not a run folder", "--resume")
+    _user_error(capsys, main(["train", "--preset", "demo", "--data", str(demo_data), "--out", str(tmp_path / "r2"),
+                              "--set", "model.feature_dim=5"]), "model.feature_dim = 5", "feature_dim = 32")
+    _user_error(capsys, main(["train", "--preset", "demo", "--data", str(demo_data), "--out", str(tmp_path / "r3"),
+                              "--set", "train.nope=1"]), "unknown setting `train.nope`")
+
+
+def test_infer_writes_detections_and_raw_tcams(demo_data: Path, demo_run: Path, tmp_path: Path, capsys) -> None:
+    pred, raw = tmp_path / "pred.json", tmp_path / "raw"
+    assert main(["infer", "--checkpoint", str(demo_run), "--data", str(demo_data), "--out", str(pred),
+                 "--postprocess", "nms", "--save-raw", str(raw)]) == 0
+    assert "(nms, preset demo)" in capsys.readouterr().out
+    written = json.loads(pred.read_text())
+    prov = written["tadfuse"]["provenance"]
+    assert prov["preset"] == "demo" and prov["config"]["postprocess"]["method"] == "nms"
+    assert prov["inputs"]["command"] == "tadfuse infer" and prov["inputs"]["checkpoint_kind"] == "run"
+    assert prov["inputs"]["checkpoint"].endswith("last.pt") and prov["inputs"]["split"] == "test"
+    from tadfuse.data import load_dataset
+    from tadfuse.tcam_io import read_tcam_folder
+
+    ds = load_dataset(demo_data)
+    folder = read_tcam_folder(raw)
+    assert folder.meta.background and list(folder.meta.class_names) == list(ds.class_names)
+    assert sorted(folder.videos) == sorted(ds.names[i] for i in ds.split("test"))
+    for t in folder:
+        assert t.tcam.shape == (ds.num_snippets(t.video), ds.num_classes + 1) and t.video_scores.shape == (5,)
+    # detect on the raw folder gives the same detections: they are what the post-processing consumed
+    again = tmp_path / "again.json"
+    assert main(["detect", "--cas", str(raw), "--out", str(again), "--preset", "demo", "--postprocess", "nms"]) == 0
+    a, b = json.loads(pred.read_text())["results"], json.loads(again.read_text())["results"]
+    exact = lambda res: {v: [(d["label"], d["score"], d["snippets"]) for d in ds_] for v, ds_ in res.items()}
+    assert exact(a) == exact(b)  # (detect knows no durations, so only infer clips the seconds)
+    durations = dict(zip(ds.names, ds.durations))
+    for video, dets in a.items():
+        assert all(d["label"] in ds.class_names for d in dets)  # never the background column
+        assert all(d["segment"][1] <= durations[video] + 1e-9 for d in dets)  # clipped to the duration
+
+
+def test_infer_errors_are_one_line(demo_data: Path, demo_run: Path, tmp_path: Path, capsys) -> None:
+    out = str(tmp_path / "p.json")
+    _user_error(capsys, main(["infer", "--checkpoint", str(tmp_path / "nope.pkl"), "--data", str(demo_data),
+                              "--out", out]), "no such checkpoint file", "--checkpoint")
+    _user_error(capsys, main(["infer", "--checkpoint", str(tmp_path), "--data", str(demo_data), "--out", out]),
+                "without checkpoints/last.pt")
+    _user_error(capsys, main(["infer", "--checkpoint", str(demo_run), "--data", str(demo_data), "--out", out,
+                              "--preset", "official"]), "--preset and --config apply to released")
+    _user_error(capsys, main(["infer", "--checkpoint", str(demo_run), "--data", str(demo_data), "--out", out,
+                              "--split", "nosuch"]), "no videos in subset 'nosuch'")
+    _user_error(capsys, main(["infer", "--checkpoint", str(demo_run), "--data", str(demo_data), "--out", out,
+                              "--postprocess", "nms", "--set", "postprocess.method=fusion"]), "--postprocess nms")
+    bad = tmp_path / "bad.pkl"
+    bad.write_bytes(b"not a torch file")
+    _user_error(capsys, main(["infer", "--checkpoint", str(bad), "--data", str(demo_data), "--out", out]),
+                "bad.pkl")
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    (raw / "meta.json").write_text("{}")
+    _user_error(capsys, main(["infer", "--checkpoint", str(demo_run), "--data", str(demo_data), "--out", out,
+                              "--save-raw", str(raw)]), str(raw))

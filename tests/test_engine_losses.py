@@ -266,11 +266,11 @@ def test_training_losses_composes_as_released(with_memory):
     for i, n in enumerate(lengths):
         f_lab, b_lab = np.append(labels[i].numpy(), 0.0), np.append(labels[i].numpy(), 1.0)
         fore += np_nce(o.video_agnostic[i].numpy(), f_lab) + np_nce(m.video_agnostic[i].numpy(), f_lab)
-        back += np_nce(o.video_wise[i].numpy(), b_lab) + np_nce(m.video_wise[i].numpy(), b_lab)
+        back += np_nce(o.video_classwise[i].numpy(), b_lab) + np_nce(m.video_classwise[i].numpy(), b_lab)
         target = m.logits[i, :n].numpy()
         if r is not None:
             fore += 0.5 * np_nce(r.video_agnostic[i].numpy(), f_lab)
-            back += 0.5 * np_nce(r.video_wise[i].numpy(), b_lab)
+            back += 0.5 * np_nce(r.video_classwise[i].numpy(), b_lab)
             target = r.logits[i, :n].numpy() * 0.2 + target * 0.8
         att += np_attention(o.attention[i, :n].numpy())
         spl += np_self_label(o.logits[i, :n].numpy(), target, 0.2)

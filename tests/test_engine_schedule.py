@@ -5,10 +5,11 @@ from __future__ import annotations
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from tadfuse.config import DeltaSchedule
+from tadfuse.config import Config, DeltaSchedule, ModelConfig
 from tadfuse.engine import (
     OptimConfig,
     TrainConfig,
+    checkpoints_after,
     delta_phase,
     epoch_plan,
     evaluates_after,
@@ -24,6 +25,7 @@ from tadfuse.errors import ConfigError, InvalidArgumentError, InvalidTypeError
 
 OFF_T, PAP_T, RSKP_T = TrainConfig.official(), TrainConfig.paper(), TrainConfig.rskp()
 OFF_D, PAP_D = DeltaSchedule.official(), DeltaSchedule.paper()
+OFF_M = ModelConfig.official()
 
 
 def released_step_change_lr(epoch: int, changes=(80, 200, 245, 260, 350),
@@ -137,11 +139,14 @@ def test_delta_phase_delegates(epoch, phase):
 
 
 def test_memory_bank_timeline():
-    assert not memory_active(OFF_T, 100) and memory_active(OFF_T, 101)
-    assert memory_filled_after(OFF_T, 100) and not memory_filled_after(OFF_T, 99)
-    assert not memory_filled_after(OFF_T, 101)
+    assert not memory_active(OFF_T, OFF_M, 100) and memory_active(OFF_T, OFF_M, 101)
+    assert memory_filled_after(OFF_T, OFF_M, 100) and not memory_filled_after(OFF_T, OFF_M, 99)
+    assert not memory_filled_after(OFF_T, OFF_M, 101)
+    early = ModelConfig.official(warmup_epoch=3)  # the warm-up epoch is the model section's
+    assert memory_filled_after(OFF_T, early, 3) and memory_active(OFF_T, early, 4)
+    assert not memory_active(OFF_T, early, 3)
     off = TrainConfig.official(use_memory=False)
-    assert not memory_active(off, 200) and not memory_filled_after(off, 100)
+    assert not memory_active(off, OFF_M, 200) and not memory_filled_after(off, OFF_M, 100)
     assert not memory_emptied(off, OFF_D, 200)
     keep = TrainConfig.official(empty_memory_at_refresh=False)
     assert not memory_emptied(keep, OFF_D, 200)
@@ -153,15 +158,28 @@ def test_evaluation_after_every_fifth_epoch(epoch, evaluates):
     assert evaluates_after(OFF_T, epoch) == evaluates
 
 
+@pytest.mark.parametrize(("epoch", "every", "expected"), [(0, 5, False), (4, 5, True), (5, 5, False), (6, 7, True),
+                                                         (12, 7, False), (13, 7, True), (15, 7, True)])
+def test_evaluation_and_checkpoints_also_after_the_last_epoch(epoch, every, expected):
+    t = TrainConfig.official(epochs=16, eval_every=every, checkpoint_every=every)
+    assert evaluates_after(t, epoch) == expected
+    assert checkpoints_after(t, epoch) == expected
+    assert checkpoints_after(TrainConfig.official(checkpoint_every=2), 1)
+    assert not checkpoints_after(TrainConfig.official(checkpoint_every=2), 2)
+
+
 def test_epoch_plan_bundles_everything():
-    p = epoch_plan(OptimConfig.official(), OFF_T, OFF_D, 260)
+    cfg = Config.official()
+    p = epoch_plan(cfg, 260)
     assert p.epoch == 260 and p.learning_rate == 2.56e-7 and p.refresh_temperature == 0.002
     assert p.memory_emptied and p.memory_active and not p.memory_filled_after and not p.evaluates_after
+    assert not p.checkpoints_after
     assert p.delta_phase is not None and p.delta_phase.coef == 2.0
     assert p.weights == loss_weights(OFF_T, OFF_D, 260)
-    q = epoch_plan(OptimConfig.official(), OFF_T, OFF_D, 100)
+    q = epoch_plan(cfg, 100)
     assert q.memory_filled_after and not q.memory_active and q.refresh_temperature is None
     assert q.delta_phase is None and q.weights.distillation == 0.0
+    assert epoch_plan(cfg, 99).evaluates_after and epoch_plan(cfg, 99).checkpoints_after
 
 
 @pytest.mark.parametrize(("epoch", "error"), [(-1, InvalidArgumentError), (1.0, InvalidTypeError),
@@ -170,4 +188,4 @@ def test_bad_epoch_is_named(epoch, error):
     with pytest.raises(error, match="`epoch`"):
         learning_rate(OptimConfig.official(), epoch)
     with pytest.raises(error, match="`epoch`"):
-        epoch_plan(OptimConfig.official(), OFF_T, OFF_D, epoch)
+        epoch_plan(Config.official(), epoch)

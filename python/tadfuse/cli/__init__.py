@@ -1,6 +1,6 @@
 """The ``tadfuse`` command line: `main` runs it, `build_parser` builds its argparse parser.
 
-One module per command (``demo``, ``eval``, ``data``, ``plot``, ``detect``), each with
+One module per command (``demo``, ``train``, ``infer``, ``eval``, ``data``, ``plot``, ``detect``), each with
 ``add_parser(subparsers, parents)`` that registers the command and sets ``func`` to its handler
 (which returns the exit status); `_args` holds the argument types and shared options, `_errors`
 the error and warning reporting. Command modules never import this package's ``__init__``.
@@ -17,7 +17,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from tadfuse.cli import bench, data, demo, detect, eval, plot
+from tadfuse.cli import bench, data, demo, detect, eval, infer, plot, train
 from tadfuse.cli._args import common_options
 from tadfuse.cli._errors import USER_ERRORS, error_message, report_warnings
 
@@ -35,7 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"tadfuse {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for command in (demo, eval, data, plot, detect, bench):
+    for command in (demo, train, infer, eval, data, plot, detect, bench):
         command.add_parser(sub, [common])
     return parser
 

@@ -23,6 +23,7 @@ __all__ = [
     "add_command",
     "add_config_options",
     "common_options",
+    "config_overrides",
     "integer",
     "real",
     "resolve_config",
@@ -116,10 +117,9 @@ def add_config_options(p: argparse.ArgumentParser, *, method: bool) -> None:
                        "short for --set postprocess.method=...")
 
 
-def resolve_config(args: argparse.Namespace) -> Any:
-    """The ``tadfuse.config.Config`` that the configuration options of ``args`` select."""
-    from tadfuse.config import load_config
-
+def config_overrides(args: argparse.Namespace) -> list[str]:
+    """The ``section.field=value`` overrides of ``--set`` and ``--postprocess`` (which must not
+    contradict each other)."""
     overrides = list(args.set)
     method = getattr(args, "postprocess", None)
     if method is not None:
@@ -129,5 +129,12 @@ def resolve_config(args: argparse.Namespace) -> Any:
                 raise ConfigError(f"--postprocess {method} and --set {o} disagree; give one of them")
         if not same_key:
             overrides.append(f"postprocess.method={method}")
+    return overrides
+
+
+def resolve_config(args: argparse.Namespace) -> Any:
+    """The ``tadfuse.config.Config`` that the configuration options of ``args`` select."""
+    from tadfuse.config import load_config
+
     # no --preset: the --config file's preset, else official
-    return load_config(args.preset, args.config, overrides)
+    return load_config(args.preset, args.config, config_overrides(args))

@@ -10,11 +10,17 @@ section                   what it configures
 ``linpro``                fused instances → LinPro snippet labels (:class:`LinproConfig`)
 ``delta``                 Δ-label refreshes, targets and loss weights (:class:`DeltaSchedule`)
 ``evaluation``            protocol and tIoU thresholds (:class:`EvaluationConfig`)
+``model``                 the RSKP backbone (:class:`ModelConfig`)
+``optim``                 Adam and the learning-rate schedule (:class:`OptimConfig`)
+``train``                 the training loop (:class:`TrainConfig`)
 ========================  ===========================================================
 
-The trainer adds its ``model`` / ``optim`` / ``train`` sections as further fields of
-:class:`Config` (one line each; nothing else changes). Named presets live in :data:`PRESETS`
-(``official``, ``paper``; :func:`register_preset` adds more). :func:`load_config` resolves a
+The trainer's sections are ``model`` (:class:`ModelConfig`: the backbone's constants, its TCAM
+mixes, the memory warm-up and the released defects), ``optim`` (:class:`OptimConfig`) and
+``train`` (:class:`TrainConfig`); each constant has one home. Named presets live in
+:data:`PRESETS`: ``official`` (the GauFuse release, both released defects kept), ``paper``,
+``rskp`` (the backbone's release, training and test), ``anet`` (ActivityNet 1.3) and ``demo``
+(the toy data); :func:`register_preset` adds more (docs/engine.md, "Presets of the trainer"). :func:`load_config` resolves a
 preset, then a TOML file, then ``section.field=value`` strings, validating every value and naming
 the key of any error (:class:`~tadfuse.errors.ConfigError`). A setting that would have no effect
 under the resolved configuration (e.g. ``postprocess.sigma`` when the method is fusion) is an

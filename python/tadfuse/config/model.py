@@ -22,17 +22,16 @@ Presets (docs/models.md, "Presets"):
 from __future__ import annotations
 
 import dataclasses
-import numbers
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from tadfuse.config._validate import boolean, integer, real
 from tadfuse.errors import ConfigError
 
 __all__ = ["MODEL_PRESETS", "ModelConfig"]
 
-#: The names :meth:`ModelConfig.named` accepts.
-#: The named constructors of ModelConfig.
+#: The named constructors of ModelConfig (the names :meth:`ModelConfig.named` accepts).
 MODEL_PRESETS: tuple[str, ...] = ("official", "rskp", "rskp_activitynet", "paper")
 
 
@@ -72,60 +71,44 @@ class ModelConfig:
     eps_attention: float = 1e-5
     #: Slots per class in the memory bank. Released: ``--mu-queue-len``.
     memory_slots: int = 5
-    #: The bank is filled after this (0-based) epoch and used from the next one on.
-    #: Released: ``--warmup-epoch``.
+    #: The bank is filled at the *end* of this (0-based) epoch and used from the next one on
+    #: (``epoch > warmup_epoch``). Released: ``--warmup-epoch`` 100 (GauFuse options.py:55,
+    #: method.py:288/330-334; RSKP options.py:48, processor.py:139/177-180).
     warmup_epoch: int = 100
     #: Test TCAM: ``tcam_o_weight·softmax(o) + (1 − tcam_o_weight)·softmax(m)``, times the main
-    #: branch's foreground attention. Released: ``--frm_coef`` (GauFuse); 0.6 in RSKP's test.
+    #: branch's foreground attention. Released: ``--frm_coef`` 0.85 (GauFuse options.py:71,
+    #: evaluation/eval.py:71); a literal 0.6 in RSKP (evaluation/eval.py:60).
     tcam_o_weight: float = 0.85
-    #: The same mix for the TCAM that pseudo labels are made from. Released: ``--frm_coef_pseudo``.
+    #: The same mix for the TCAM that pseudo labels are made from. Released:
+    #: ``--frm_coef_pseudo`` 0.8 (GauFuse options.py:72, utils/utils.py:377-381).
     label_tcam_o_weight: float = 0.8
-    #: Video scores: ``video_o_weight·o + (1 − video_o_weight)·m`` of the class-agnostic heads.
+    #: Video scores (test, refresh): ``video_o_weight·o + (1 − video_o_weight)·m`` of the
+    #: class-agnostic heads. Released: 0.6 (GauFuse utils/utils.py:379, evaluation/eval.py:69;
+    #: RSKP evaluation/eval.py:59).
     video_o_weight: float = 0.6
     #: Released defect 1: the bank reads and writes only class 0's queue (``np.where(labels == 1)[0]``
-    #: on a ``(1, C)`` array gives row indices, all 0) — once per positive class of the video.
+    #: on a ``(1, C)`` array gives row indices, all 0) — once per positive class of the video
+    #: (GauFuse method.py:289; RSKP processor.py:140 uses ``[1]``, correctly).
     memory_class0_defect: bool = False
     #: Released defect 2: pseudo labels are computed with dropout active (the distillation copy is
-    #: never put in eval mode). Consumed by the trainer (see ``pseudo_label_mode``).
+    #: never put in eval mode: GauFuse method.py:62/163/193). Consumed by the trainer (see
+    #: ``pseudo_label_mode``).
     pseudo_label_dropout: bool = False
 
     def __post_init__(self) -> None:
+        owner = "ModelConfig"
         for name in ("feature_dim", "embed_dim", "num_classes", "num_centres", "memory_slots"):
-            self._check_int(name, lo=1)
+            object.__setattr__(self, name, integer(owner, name, getattr(self, name), lo=1))
         for name in ("em_iterations", "warmup_epoch"):
-            self._check_int(name, lo=0)
-        self._check_real("dropout", lo=0.0, hi=1.0, hi_open=True)
-        self._check_real("walk_weight", lo=0.0, hi=1.0, hi_open=True)
+            object.__setattr__(self, name, integer(owner, name, getattr(self, name), lo=0))
+        for name in ("dropout", "walk_weight"):
+            object.__setattr__(self, name, real(owner, name, getattr(self, name), lo=0.0, hi=1.0, hi_open=True))
         for name in ("assign_scale", "scale_factor", "eps_norm", "eps_assign", "eps_attention"):
-            self._check_real(name, lo=0.0, lo_open=True)
+            object.__setattr__(self, name, real(owner, name, getattr(self, name), lo=0.0, lo_open=True))
         for name in ("tcam_o_weight", "label_tcam_o_weight", "video_o_weight"):
-            self._check_real(name, lo=0.0, hi=1.0)
+            object.__setattr__(self, name, real(owner, name, getattr(self, name), lo=0.0, hi=1.0))
         for name in ("memory_class0_defect", "pseudo_label_dropout"):
-            value = getattr(self, name)
-            if not isinstance(value, bool):
-                raise ConfigError(f"ModelConfig: `{name}` must be a bool, got {value!r}")
-
-    def _check_int(self, name: str, *, lo: int) -> None:
-        value = getattr(self, name)
-        if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-            raise ConfigError(f"ModelConfig: `{name}` must be an integer, got {value!r}")
-        if value < lo:
-            raise ConfigError(f"ModelConfig: `{name}` must be >= {lo}, got {value!r}")
-        object.__setattr__(self, name, int(value))
-
-    def _check_real(self, name: str, *, lo: float, hi: float | None = None, lo_open: bool = False, hi_open: bool = False) -> None:
-        value = getattr(self, name)
-        if isinstance(value, bool) or not isinstance(value, numbers.Real):
-            raise ConfigError(f"ModelConfig: `{name}` must be a real number, got {value!r}")
-        v = float(value)
-        bad = not (v == v and abs(v) != float("inf"))  # NaN or ±inf
-        bad = bad or (v <= lo if lo_open else v < lo)
-        bad = bad or (hi is not None and (v >= hi if hi_open else v > hi))
-        if bad:
-            lo_s = f"({lo}" if lo_open else f"[{lo}"
-            hi_s = "∞)" if hi is None else (f"{hi})" if hi_open else f"{hi}]")
-            raise ConfigError(f"ModelConfig: `{name}` must be in {lo_s}, {hi_s}, got {value!r}")
-        object.__setattr__(self, name, v)
+            object.__setattr__(self, name, boolean(owner, name, getattr(self, name)))
 
     # -- presets ------------------------------------------------------------------------------
 

@@ -154,6 +154,19 @@ class PostprocessConfig:
         base.update(overrides)
         return cls(**base)
 
+    @classmethod
+    def rskp(cls, **overrides: Any) -> PostprocessConfig:
+        """LeonHLJ/RSKP's test path (evaluation/detectionMAP.py ``getActLoc``, options.py:51-54):
+        the official thresholds ``np.arange(0.001, 0.04, 0.002)``, classes with video score
+        ``>= 0.1``, runs of length ``>= 2``, then plain NMS at 0.5 with the inclusive
+        ``+1`` coverage overlap (``NonMaximumSuppression``). Its extraction is the official one
+        except the outer pad, ``0.25·n`` where GauFuse has ``0.0785·n^0.9``; this constructor
+        keeps the official extraction (no pad setting exists yet), see docs/engine.md,
+        "Presets of the trainer"."""
+        base: dict[str, Any] = dict(class_threshold=0.1, method="nms", threshold=0.5)
+        base.update(overrides)
+        return cls(**base)
+
     def replace(self, **changes: Any) -> PostprocessConfig:
         """A copy with some fields changed (validated)."""
         return dataclasses.replace(self, **changes)

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from tadfuse.config._values import _coerce, _plain, _toml_value
-from tadfuse.config.delta import DeltaSchedule
+from tadfuse.config.delta import DeltaPhase, DeltaSchedule
 from tadfuse.config.evaluation import EvaluationConfig
 from tadfuse.config.linpro import LinproConfig
 from tadfuse.config.model import ModelConfig
@@ -47,6 +47,21 @@ class Config:
 
     def __post_init__(self) -> None:
         self.train.check_delta(self.delta)  # one training temperature per refresh epoch
+
+    def inactive_settings(self) -> dict[str, str]:
+        """Settings of one section that another section turns off (``"section.field"`` → the
+        reason); each section's own are its ``inactive_fields()``."""
+        out: dict[str, str] = {}
+        if not self.train.use_memory:
+            for name in ("warmup_epoch", "memory_slots", "memory_class0_defect"):
+                out[f"model.{name}"] = "train.use_memory = true only"
+        if not self.train.refresh:
+            for name in ("label_tcam_o_weight", "pseudo_label_dropout"):
+                out[f"model.{name}"] = "train.refresh = true only"
+            for section in ("delta", "linpro"):
+                for f in dataclasses.fields(getattr(self, section)):
+                    out[f"{section}.{f.name}"] = "train.refresh = true only"
+        return out
 
     @classmethod
     def named(cls, name: str) -> Config:
@@ -91,6 +106,17 @@ class Config:
             lines += ["", f"[{name}]", *scalars, *tables]
         return "\n".join(lines) + "\n"
 
+    def override(self, overrides: Iterable[str] | Mapping[str, Any] = (), source: str = "override") -> Config:
+        """This configuration with ``section.field=value`` strings (see :func:`parse_override`) or
+        a ``{"section.field": value}`` mapping applied, validated like :func:`load_config`'s."""
+        pairs = overrides.items() if isinstance(overrides, Mapping) else (parse_override(o) for o in overrides)
+        flat: dict[str, Any] = {}
+        for key, value in pairs:
+            if key in flat:
+                raise ConfigError(f"override `{key}` is given twice")
+            flat[key] = value
+        return _apply(self, flat, source) if flat else self
+
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], *, source: str = "config") -> Config:
         """The configuration a :meth:`to_dict` (or a parsed TOML file) describes: its preset with
@@ -100,8 +126,63 @@ class Config:
         return _apply(base, _flatten(data, source), source)
 
 
+def rskp_preset() -> Config:
+    """LeonHLJ/RSKP as released, training and test: the backbone without the pseudo-label method
+    (``train.refresh`` off), 200 epochs, constant lr 5e-5, the 0.6/0.4 test TCAM, classes with
+    video score >= 0.1, NMS at 0.5 (docs/engine.md, "Presets of the trainer")."""
+    return Config("rskp", model=ModelConfig.rskp(), postprocess=PostprocessConfig.rskp(), optim=OptimConfig.rskp(),
+                  train=TrainConfig.rskp())
+
+
+def anet_preset() -> Config:
+    """ActivityNet 1.3 after the RSKP author's setting (LeonHLJ/RSKP issue #3, ACM-Net-based):
+    dropout 0.7, classifier scale 10, 0.8/0.2 test TCAM, lr 2e-5, weight decay 1e-3,
+    λ_b 0.1, λ_att 0.1, λ_spl 1.0; 75 snippets sampled per training video (ACM-Net's
+    ``sample_segments_num``), classes with video score >= 0.1 (ACM-Net's ``cls_threshold``);
+    the backbone alone (``train.refresh`` off; GauFuse issue #9: train RSKP, test with the
+    fusion head); ActivityNet evaluation (tIoU 0.5:0.05:0.95); early stopping (patience 6
+    evaluations, ``best.pt``). docs/engine.md, "Presets of the trainer"."""
+    return Config(
+        "anet",
+        model=ModelConfig.rskp_activitynet(),
+        postprocess=PostprocessConfig.official(class_threshold=0.1),
+        evaluation=EvaluationConfig.activitynet(),
+        optim=OptimConfig.rskp(lr_values=(2e-05,), weight_decay=0.001),
+        train=TrainConfig.rskp(background_weight=0.1, attention_weight=0.1, self_label_milestones=(),
+                               self_label_weights=(1.0,), sample_snippets=75, patience=6),
+    )
+
+
+def demo_preset() -> Config:
+    """The official schedule compressed to 40 epochs for the ``toy`` data (a minute on 2 CPU
+    cores): a 32-wide embedding, 5 videos per step, lr 2e-3 → 1e-3 (epoch 30), memory warm-up
+    after epoch 10, refreshes at 20, 25, 30 at temperatures 0.02, 0.02, 0.002 with the official
+    target phases and distillation weights (``G`` for epochs 21–25, ``2·ΔG`` from 26), evaluation
+    every 5 epochs. Both released defects fixed. ``feature_dim`` and ``num_classes`` come from
+    the data."""
+    delta = DeltaSchedule(
+        name="demo", refresh_epochs=(20, 25, 30),
+        phases=(DeltaPhase(21, 25, 1.0, delta=False), DeltaPhase(26, None, 2.0, delta=True)),
+        weight_base=10.0, weight_growth=1.035, weight_start=20, weight_max=50.0,
+    )
+    return Config(
+        "demo",
+        model=ModelConfig.paper(embed_dim=32, dropout=0.5, warmup_epoch=10),
+        delta=delta,
+        optim=OptimConfig.official(lr_milestones=(30,), lr_values=(2e-3, 1e-3)),
+        train=TrainConfig.official(epochs=40, videos_per_step=5, batch_videos=5, self_label_milestones=(11, 21),
+                                   refresh_temperatures=(0.02, 0.02, 0.002)),
+    )
+
+
 #: Named presets: name → a function returning that :class:`Config`.
-PRESETS: dict[str, Callable[[], Config]] = {"official": Config.official, "paper": Config.paper}
+PRESETS: dict[str, Callable[[], Config]] = {
+    "official": Config.official,
+    "paper": Config.paper,
+    "rskp": rskp_preset,
+    "anet": anet_preset,
+    "demo": demo_preset,
+}
 
 
 def register_preset(name: str, factory: Callable[[], Config]) -> None:
@@ -170,13 +251,7 @@ def load_config(
     cfg = get_preset(preset or name or "official")
     if data:
         cfg = _apply(cfg, _flatten(data, source), source)
-    pairs = overrides.items() if isinstance(overrides, Mapping) else (parse_override(o) for o in overrides)
-    flat: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in flat:
-            raise ConfigError(f"override `{key}` is given twice")
-        flat[key] = value
-    return _apply(cfg, flat, "override") if flat else cfg
+    return cfg.override(overrides)
 
 
 
@@ -233,4 +308,13 @@ def _apply(cfg: Config, flat: Mapping[str, Any], source: str) -> Config:
                 raise ConfigError(f"{source}: `{section}.{name}` = {value!r} would have no effect: it applies to "
                                   f"{inactive[name]}")
         replaced[section] = new
-    return dataclasses.replace(cfg, **replaced)
+    try:
+        out = dataclasses.replace(cfg, **replaced)
+    except ConfigError as exc:
+        raise ConfigError(f"{source}: {exc}") from None
+    across = out.inactive_settings()
+    for key, value in flat.items():
+        section, _, name = key.partition(".")
+        if key in across and getattr(getattr(out, section), name) != getattr(getattr(cfg, section), name):
+            raise ConfigError(f"{source}: `{key}` = {value!r} would have no effect: it applies to {across[key]}")
+    return out

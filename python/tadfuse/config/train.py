@@ -12,75 +12,22 @@ piecewise-constant schedule here is ``milestones`` (strictly increasing epochs) 
 ``<= e``, i.e. a milestone is the *first* epoch of its new value.
 
 Sources are cited as ``file:line`` of the released code: GauFuse = zhou745/GauFuse_WSTAL (commit
-3f3013a), RSKP = LeonHLJ/RSKP (commit 38a8ad7). Semantics: docs/algorithms.md, "Training: losses,
+3f3013a), RSKP = LeonHLJ/RSKP (commit 38a8ad7). Semantics: docs/engine.md, "Training: losses,
 schedules and the refresh". torch-free.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import itertools
-import math
-import numbers
 from dataclasses import dataclass
 from typing import Any
 
+from tadfuse.config._validate import boolean, integer, piecewise, real, sequence
 from tadfuse.config._values import _plain
 from tadfuse.config.delta import DeltaSchedule
 from tadfuse.errors import ConfigError
 
-__all__ = ["OptimConfig", "TrainConfig"]
-
-
-def _real(owner: str, name: str, value: Any, *, lo: float | None = None, hi: float | None = None,
-          lo_open: bool = False) -> float:
-    """``value`` as a finite float in ``[lo, hi]`` (``(lo, hi]`` with ``lo_open``), else a
-    :class:`ConfigError` naming ``owner.name``."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise ConfigError(f"{owner}: `{name}` must be a number, got {value!r}")
-    out = float(value)
-    if not math.isfinite(out):
-        raise ConfigError(f"{owner}: `{name}` must be finite, got {value!r}")
-    if lo is not None and (out <= lo if lo_open else out < lo):
-        raise ConfigError(f"{owner}: `{name}` must be {'>' if lo_open else '>='} {lo}, got {value!r}")
-    if hi is not None and out > hi:
-        raise ConfigError(f"{owner}: `{name}` must be <= {hi}, got {value!r}")
-    return out
-
-
-def _int(owner: str, name: str, value: Any, *, lo: int = 0) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise ConfigError(f"{owner}: `{name}` must be an integer, got {value!r}")
-    if int(value) < lo:
-        raise ConfigError(f"{owner}: `{name}` must be >= {lo}, got {value!r}")
-    return int(value)
-
-
-def _bool(owner: str, name: str, value: Any) -> bool:
-    if not isinstance(value, bool):
-        raise ConfigError(f"{owner}: `{name}` must be true or false, got {value!r}")
-    return value
-
-
-def _sequence(owner: str, name: str, value: Any) -> tuple[Any, ...]:
-    if isinstance(value, (str, bytes)) or not isinstance(value, (list, tuple)):
-        raise ConfigError(f"{owner}: `{name}` must be a list, got {value!r}")
-    return tuple(value)
-
-
-def _piecewise(owner: str, milestones_name: str, values_name: str, milestones: Any, values: Any,
-               *, value_lo: float, value_lo_open: bool) -> tuple[tuple[int, ...], tuple[float, ...]]:
-    """Validated ``(milestones, values)`` of a piecewise-constant schedule over epochs."""
-    ms = tuple(_int(owner, f"{milestones_name}[{i}]", m, lo=1)
-               for i, m in enumerate(_sequence(owner, milestones_name, milestones)))
-    if any(b <= a for a, b in itertools.pairwise(ms)):
-        raise ConfigError(f"{owner}: `{milestones_name}` must be strictly increasing, got {list(ms)}")
-    vs = tuple(_real(owner, f"{values_name}[{i}]", v, lo=value_lo, lo_open=value_lo_open)
-               for i, v in enumerate(_sequence(owner, values_name, values)))
-    if len(vs) != len(ms) + 1:
-        raise ConfigError(f"{owner}: `{values_name}` must have one value more than `{milestones_name}` "
-                          f"({len(ms)} milestones), got {len(vs)} values")
-    return ms, vs
+__all__ = ["CUDA_INFERENCE_BATCH", "EVAL_METHODS", "OptimConfig", "TrainConfig"]
 
 
 @dataclass(frozen=True)
@@ -105,13 +52,13 @@ class OptimConfig:
 
     def __post_init__(self) -> None:
         owner = "OptimConfig"
-        betas = tuple(_real(owner, f"betas[{i}]", b, lo=0.0, hi=1.0)
-                      for i, b in enumerate(_sequence(owner, "betas", self.betas)))
+        betas = tuple(real(owner, f"betas[{i}]", b, lo=0.0, hi=1.0)
+                      for i, b in enumerate(sequence(owner, "betas", self.betas)))
         if len(betas) != 2 or not all(b < 1.0 for b in betas):
             raise ConfigError(f"{owner}: `betas` must be two numbers in [0, 1), got {list(betas)}")
         object.__setattr__(self, "betas", betas)
-        object.__setattr__(self, "weight_decay", _real(owner, "weight_decay", self.weight_decay, lo=0.0))
-        ms, vs = _piecewise(owner, "lr_milestones", "lr_values", self.lr_milestones, self.lr_values,
+        object.__setattr__(self, "weight_decay", real(owner, "weight_decay", self.weight_decay, lo=0.0))
+        ms, vs = piecewise(owner, "lr_milestones", "lr_values", self.lr_milestones, self.lr_values,
                             value_lo=0.0, value_lo_open=True)
         object.__setattr__(self, "lr_milestones", ms)
         object.__setattr__(self, "lr_values", vs)
@@ -143,20 +90,29 @@ class OptimConfig:
         return _plain(self)
 
 
+#: The post-processing methods ``TrainConfig.eval_methods`` may name.
+EVAL_METHODS: tuple[str, ...] = ("fusion", "nms", "soft_nms")
+#: Videos per inference forward pass on CUDA when ``TrainConfig.inference_batch_videos`` is None.
+CUDA_INFERENCE_BATCH = 16
+
+
 @dataclass(frozen=True)
 class TrainConfig:
-    """The training loop: epochs, gradient accumulation, the loss weights, the memory bank and
-    the pseudo-label refresh. The Δ schedule itself (refresh epochs, targets, distillation
-    weight) is the ``delta`` section (:class:`tadfuse.config.DeltaSchedule`).
+    """The training loop: epochs, gradient accumulation, the loss weights, the memory bank, the
+    pseudo-label refresh, evaluation, checkpoints and batching. The Δ schedule itself (refresh
+    epochs, targets, distillation weight) is the ``delta`` section
+    (:class:`tadfuse.config.DeltaSchedule`); the model's own constants, including the memory
+    warm-up epoch, the TCAM and video-score mixes and the two released defects, are the
+    ``model`` section (:class:`tadfuse.config.ModelConfig`).
 
-    Loss of one video (docs/algorithms.md, "Training: losses, schedules and the refresh")::
+    Loss of one video (docs/engine.md, "Training: losses, schedules and the refresh")::
 
         foreground_weight · foreground + background_weight · background
         + attention_weight · attention + self_label_weight(epoch) · self_label
         + delta.loss_weight(epoch) · distillation      (refresh on, Δ phase active)
 
-    The losses of ``videos_per_step`` videos are summed (one backward each, gradients
-    accumulated) before each optimiser step.
+    The losses of ``videos_per_step`` videos are summed (their gradients accumulated) before
+    each optimiser step; ``batch_videos`` of them at most share one padded forward pass.
     """
 
     #: Training epochs. GauFuse options.py:47 ``--max-epoch`` 350 (RSKP options.py:39: 200).
@@ -189,11 +145,8 @@ class TrainConfig:
     #: The self pseudo-label weights.
     self_label_weights: tuple[float, ...] = (1.0, 0.5, 1.0)
     #: The inter-video memory bank (GauFuse options.py:67 ``--use_mem`` 1; always on in RSKP).
+    #: Its warm-up epoch is ``model.warmup_epoch``.
     use_memory: bool = True
-    #: The bank is filled at the *end* of this epoch and used from the next one on (``epoch >
-    #: warmup``). GauFuse options.py:55 100, method.py:288/330-334; RSKP options.py:48,
-    #: processor.py:139/177-180.
-    memory_warmup_epoch: int = 100
     #: Weight, inside the foreground and background sums, of the memory branch's NCE.
     #: GauFuse method.py:294-295, RSKP processor.py:145-146: 0.5.
     memory_coef: float = 0.5
@@ -203,64 +156,84 @@ class TrainConfig:
     #: The bank is zeroed at every refresh epoch and refilled by training only (no second
     #: warm-up pass). GauFuse method.py:173, model/memory.py:46-49.
     empty_memory_at_refresh: bool = True
-    #: Reproduce the released defect: ``np.where(labels == 1)[0]`` on the ``(1, C)`` label batch
-    #: gives row indices, so every video reads and updates the bank of class 0 only (once per
-    #: labelled class). GauFuse method.py:289; RSKP processor.py:140 uses ``[1]``, correctly.
-    #: Off in every preset (fixed by default); on to reproduce the released run.
-    memory_class0_bug: bool = False
     #: The method's pseudo labels: refreshes and the Δ distillation. False (``rskp``): the
     #: backbone alone; the ``delta`` section and the refresh fields have no effect.
     refresh: bool = True
     #: Fusion temperature of each refresh, one per ``delta.refresh_epochs`` entry. GauFuse
     #: options.py:19-21 and method.py:176-177: ``[1, 1, 1, 0.1, 0.1, 0.08] × 0.02``.
     refresh_temperatures: tuple[float, ...] = (0.02, 0.02, 0.02, 0.002, 0.002, 0.0016)
-    #: Reproduce the released defect: the labelling copy of the model is never put in eval mode
-    #: (GauFuse method.py:62/163/193: ``dist_model`` is built in training mode), so pseudo labels
-    #: are computed with dropout (0.6) active. Off in every preset.
-    refresh_dropout: bool = False
-    #: Refresh TCAM: ``c·softmax(o) + (1 − c)·softmax(m)``, times the main branch's attention.
-    #: GauFuse options.py:72 ``--frm_coef_pseudo`` 0.8, utils/utils.py:377-381.
-    label_o_coef: float = 0.8
-    #: Video scores (refresh and evaluation): ``c·o + (1 − c)·m`` of the class-agnostic heads.
-    #: GauFuse utils/utils.py:379, evaluation/eval.py:69: 0.6 (RSKP evaluation/eval.py:59: 0.6).
-    video_score_o_coef: float = 0.6
-    #: Evaluation TCAM, as the refresh TCAM with this coefficient. GauFuse options.py:71
-    #: ``--frm_coef`` 0.85, evaluation/eval.py:71 (RSKP evaluation/eval.py:60: 0.6).
-    eval_o_coef: float = 0.85
-    #: Evaluate (and checkpoint) after epoch ``e`` when ``(e + 1) % eval_every == 0``.
+    #: Evaluate after epoch ``e`` when ``(e + 1) % eval_every == 0`` (and after the last epoch).
     #: GauFuse options.py:23 ``--save-interval`` 5, method.py:337 (RSKP processor.py:184).
     eval_every: int = 5
-    #: ``torch.manual_seed``. GauFuse options.py:46 2, main.py:18 (numpy is not seeded there).
+    #: Post-processing methods of every evaluation, each logged; the first picks ``best.pt``.
+    #: The released loop evaluates fusion only; NMS is logged beside it to compare.
+    eval_methods: tuple[str, ...] = ("fusion", "nms")
+    #: Stop after this many evaluations without a better average mAP (0: never stop). ``best.pt``
+    #: always holds the best evaluated epoch.
+    patience: int = 0
+    #: Checkpoint (``RUN/checkpoints/epoch_NNNN.pt`` and ``last.pt``) after epoch ``e`` when
+    #: ``(e + 1) % checkpoint_every == 0``, and after the last epoch. Released: every 5 epochs
+    #: (GauFuse method.py:337-339, the weights only).
+    checkpoint_every: int = 5
+    #: Seed of Python's ``random``, NumPy's global generator and torch (and of the per-epoch
+    #: shuffles). GauFuse options.py:46 2, main.py:18 (only torch is seeded there).
     seed: int = 2
+    #: Videos of one optimiser step that share a padded forward pass, at most (the released
+    #: loop: 1). None: 1 on the CPU, ``videos_per_step`` on CUDA (:meth:`forward_batches`).
+    #: Memory grows with ``batch_videos × longest video``.
+    batch_videos: int | None = None
+    #: Videos per forward pass in inference (refresh, memory fill, evaluation), at most. None: 1
+    #: on the CPU, :data:`CUDA_INFERENCE_BATCH` on CUDA.
+    inference_batch_videos: int | None = None
+    #: A forward pass of sorted videos is split where padding would exceed this fraction of its
+    #: real snippets (the videos' order inside a step is by length; see docs/engine.md,
+    #: "Batching semantics").
+    padding_budget: float = 0.25
+    #: Training videos are resampled to this many snippets each epoch (None: every snippet):
+    #: one random snippet per equal-width bin, or all snippets and random repeats for a shorter
+    #: video (ACM-Net ``random_sample``, ispc-lab/ACM-Net dataset/dataset_class.py; 75 snippets
+    #: on ActivityNet 1.3, config/model_config.py). Refresh, memory fill and evaluation always
+    #: use every snippet.
+    sample_snippets: int | None = None
 
     def __post_init__(self) -> None:
         owner = "TrainConfig"
-        for name in ("epochs", "videos_per_step", "attention_divisor", "eval_every"):
-            object.__setattr__(self, name, _int(owner, name, getattr(self, name), lo=1))
-        for name in ("memory_warmup_epoch", "seed"):
-            object.__setattr__(self, name, _int(owner, name, getattr(self, name)))
-        for name in ("steps_span_epochs", "use_memory", "empty_memory_at_refresh", "memory_class0_bug",
-                     "refresh", "refresh_dropout"):
-            object.__setattr__(self, name, _bool(owner, name, getattr(self, name)))
-        for name in ("foreground_weight", "background_weight", "attention_weight", "memory_coef"):
-            object.__setattr__(self, name, _real(owner, name, getattr(self, name), lo=0.0))
+        for name in ("epochs", "videos_per_step", "attention_divisor", "eval_every", "checkpoint_every"):
+            object.__setattr__(self, name, integer(owner, name, getattr(self, name), lo=1))
+        for name in ("batch_videos", "inference_batch_videos"):
+            if getattr(self, name) is not None:
+                object.__setattr__(self, name, integer(owner, name, getattr(self, name), lo=1))
+        for name in ("seed", "patience"):
+            object.__setattr__(self, name, integer(owner, name, getattr(self, name)))
+        if self.sample_snippets is not None:
+            object.__setattr__(self, "sample_snippets", integer(owner, "sample_snippets", self.sample_snippets, lo=2))
+        for name in ("steps_span_epochs", "use_memory", "empty_memory_at_refresh", "refresh"):
+            object.__setattr__(self, name, boolean(owner, name, getattr(self, name)))
+        for name in ("foreground_weight", "background_weight", "attention_weight", "memory_coef", "padding_budget"):
+            object.__setattr__(self, name, real(owner, name, getattr(self, name), lo=0.0))
         object.__setattr__(self, "self_label_temperature",
-                           _real(owner, "self_label_temperature", self.self_label_temperature, lo=0.0, lo_open=True))
-        for name in ("memory_target_coef", "label_o_coef", "video_score_o_coef", "eval_o_coef"):
-            object.__setattr__(self, name, _real(owner, name, getattr(self, name), lo=0.0, hi=1.0))
-        ms, vs = _piecewise(owner, "self_label_milestones", "self_label_weights", self.self_label_milestones,
-                            self.self_label_weights, value_lo=0.0, value_lo_open=False)
+                           real(owner, "self_label_temperature", self.self_label_temperature, lo=0.0, lo_open=True))
+        object.__setattr__(self, "memory_target_coef",
+                           real(owner, "memory_target_coef", self.memory_target_coef, lo=0.0, hi=1.0))
+        ms, vs = piecewise(owner, "self_label_milestones", "self_label_weights", self.self_label_milestones,
+                           self.self_label_weights, value_lo=0.0, value_lo_open=False)
         object.__setattr__(self, "self_label_milestones", ms)
         object.__setattr__(self, "self_label_weights", vs)
-        temps = tuple(_real(owner, f"refresh_temperatures[{i}]", t, lo=0.0, lo_open=True)
-                      for i, t in enumerate(_sequence(owner, "refresh_temperatures", self.refresh_temperatures)))
+        temps = tuple(real(owner, f"refresh_temperatures[{i}]", t, lo=0.0, lo_open=True)
+                      for i, t in enumerate(sequence(owner, "refresh_temperatures", self.refresh_temperatures)))
         if self.refresh and not temps:
             raise ConfigError(f"{owner}: `refresh_temperatures` must list one temperature per refresh epoch")
         object.__setattr__(self, "refresh_temperatures", temps)
+        methods = sequence(owner, "eval_methods", self.eval_methods)
+        bad = [m for m in methods if m not in EVAL_METHODS]
+        if not methods or bad or len(set(methods)) != len(methods):
+            raise ConfigError(f"{owner}: `eval_methods` must be distinct names among {list(EVAL_METHODS)}, "
+                              f"got {list(methods)}")
+        object.__setattr__(self, "eval_methods", tuple(methods))
 
     @classmethod
     def official(cls, **overrides: Any) -> TrainConfig:
-        """The GauFuse release (its two defects off: ``memory_class0_bug``, ``refresh_dropout``)."""
+        """The GauFuse release."""
         return cls(**overrides)
 
     @classmethod
@@ -273,22 +246,33 @@ class TrainConfig:
     @classmethod
     def rskp(cls, **overrides: Any) -> TrainConfig:
         """The RSKP release: 200 epochs (options.py:39), self-label weight 1.0 up to epoch 100 and
-        0.5 after (processor.py:182), evaluation TCAM ``0.6·softmax(o) + 0.4·softmax(m)``
-        (evaluation/eval.py:60); no refresh, hence no distillation and no emptied bank."""
+        0.5 after (processor.py:182); no refresh, hence no distillation and no emptied bank (the
+        0.6/0.4 test TCAM is ``ModelConfig.rskp``'s)."""
         base: dict[str, Any] = dict(epochs=200, self_label_milestones=(101,), self_label_weights=(1.0, 0.5),
-                                    refresh=False, refresh_temperatures=(), eval_o_coef=0.6)
+                                    refresh=False, refresh_temperatures=())
         base.update(overrides)
         return cls(**base)
+
+    def forward_batches(self, device_type: str) -> tuple[int, int]:
+        """``(training, inference)`` videos per forward pass on a device of type ``device_type``
+        (``"cpu"``, ``"cuda"``, ...): the fields when set, else 1 on the CPU — measured: padded
+        batches are slower there, their element-wise passes over ``B × T × D`` tensors leave the
+        cache (benches/RESULTS.md, "Trainer") — and ``videos_per_step`` /
+        :data:`CUDA_INFERENCE_BATCH` elsewhere."""
+        cpu = device_type == "cpu"
+        train = self.batch_videos if self.batch_videos is not None else (1 if cpu else self.videos_per_step)
+        infer = self.inference_batch_videos if self.inference_batch_videos is not None else (
+            1 if cpu else CUDA_INFERENCE_BATCH)
+        return train, infer
 
     def inactive_fields(self) -> dict[str, str]:
         """Fields that have no effect under this configuration, each with the reason."""
         out: dict[str, str] = {}
         if not self.use_memory:
-            for name in ("memory_warmup_epoch", "memory_coef", "memory_target_coef", "empty_memory_at_refresh",
-                         "memory_class0_bug"):
+            for name in ("memory_coef", "memory_target_coef", "empty_memory_at_refresh"):
                 out[name] = "use_memory = true only"
         if not self.refresh:
-            for name in ("refresh_temperatures", "refresh_dropout", "label_o_coef", "empty_memory_at_refresh"):
+            for name in ("refresh_temperatures", "empty_memory_at_refresh"):
                 out[name] = "refresh = true only"
         return out
 

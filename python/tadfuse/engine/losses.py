@@ -21,14 +21,15 @@ processor.py:135-154):
   ``z'`` detached;
 * :func:`distillation` — the Δ-label soft CE of :func:`tadfuse.delta.distillation_loss`, batched.
 
-:func:`training_losses` composes them as the released loop does. docs/algorithms.md,
+:func:`training_losses` composes them as the released loop does. docs/engine.md,
 "Training: losses, schedules and the refresh".
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 
@@ -42,8 +43,14 @@ except ImportError as exc:  # pragma: no cover - exercised without the train ext
 
 from tadfuse.config.train import TrainConfig
 from tadfuse.engine.schedule import LossWeights
+from tadfuse.models.rskp import BranchOutput
+
+#: The attributes a prediction head's output needs (those of :class:`tadfuse.models.BranchOutput`,
+#: in the released order ``[ca_pred, cw_pred, att, frm_scr]``, RSKP model/main_branch.py:108).
+BRANCH_FIELDS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(BranchOutput))
 
 __all__ = [
+    "BRANCH_FIELDS",
     "NCE_EPS",
     "BranchOutput",
     "attention_loss",
@@ -59,20 +66,6 @@ __all__ = [
 
 #: Added to the label sum before normalising (GauFuse / RSKP model/losses.py:13).
 NCE_EPS = 1e-8
-
-
-class BranchOutput(NamedTuple):
-    """One prediction head's outputs, in the released order ``[ca_pred, cw_pred, att, frm_scr]``
-    (RSKP model/main_branch.py:108). Any object with these four attributes will do."""
-
-    #: ``(B, K)`` softmax probabilities of the class-agnostic attention-pooled video feature.
-    video_agnostic: torch.Tensor
-    #: ``(B, K)`` softmax probabilities of the class-wise attention-pooled video features.
-    video_wise: torch.Tensor
-    #: ``(B, T)`` sigmoid foreground attention.
-    attention: torch.Tensor
-    #: ``(B, T, K)`` snippet logits.
-    logits: torch.Tensor
 
 
 def _tensor(name: str, x: Any, ndim: int) -> torch.Tensor:
@@ -318,7 +311,7 @@ def training_losses(
     (GauFuse method.py:264-305):
 
     * ``foreground`` = fgNCE(o) + fgNCE(m) [+ ``memory_coef`` · fgNCE(r)], on ``video_agnostic``;
-    * ``background`` = bgNCE(o) + bgNCE(m) [+ ``memory_coef`` · bgNCE(r)], on ``video_wise``;
+    * ``background`` = bgNCE(o) + bgNCE(m) [+ ``memory_coef`` · bgNCE(r)], on ``video_classwise``;
     * ``attention`` = :func:`attention_loss` of the main branch's attention only;
     * ``self_label`` = :func:`self_label_ce` of o's logits against m's [mixed with r's];
     * ``distillation`` = :func:`distillation` of o's and m's logits (0 without targets);
@@ -347,15 +340,15 @@ def training_losses(
         raise InvalidTypeError(f"`weights` must be a LossWeights, got {type(weights).__name__}")
     heads = {"original": original, "propagated": propagated, **({"memory": memory} if memory is not None else {})}
     for name, head in heads.items():
-        for field in BranchOutput._fields:
+        for field in BRANCH_FIELDS:
             if not hasattr(head, field):
-                raise InvalidTypeError(f"`{name}` must have the attributes {BranchOutput._fields}, lacks {field!r}")
+                raise InvalidTypeError(f"`{name}` must have the attributes {BRANCH_FIELDS}, lacks {field!r}")
     o, mb, r = original, propagated, memory
     fore = foreground_nce(o.video_agnostic, labels) + foreground_nce(mb.video_agnostic, labels)
-    back = background_nce(o.video_wise, labels) + background_nce(mb.video_wise, labels)
+    back = background_nce(o.video_classwise, labels) + background_nce(mb.video_classwise, labels)
     if r is not None:
         fore = fore + cfg.memory_coef * foreground_nce(r.video_agnostic, labels)
-        back = back + cfg.memory_coef * background_nce(r.video_wise, labels)
+        back = back + cfg.memory_coef * background_nce(r.video_classwise, labels)
     att = attention_loss(o.attention, lengths, mask, divisor=cfg.attention_divisor)
     target = self_label_target(mb.logits, None if r is None else r.logits, cfg.memory_target_coef)
     spl = self_label_ce(o.logits, target, lengths, mask, temperature=cfg.self_label_temperature)

@@ -15,7 +15,7 @@ copy of the model over every training video and, per video:
 
 :func:`refresh_labels` does steps 2–3 for a batch of videos; :class:`RefreshTimings` records
 where the time goes. Step 1 accepts numpy arrays or torch tensors (torch is imported only for
-tensors). docs/algorithms.md, "Training: losses, schedules and the refresh".
+tensors). docs/engine.md, "Training: losses, schedules and the refresh".
 """
 
 from __future__ import annotations

@@ -8,9 +8,9 @@ Epochs are the 0-based loop index. Within epoch ``e`` the released loops do, in 
 2. set the learning rate of ``e`` (:func:`learning_rate`) and train one pass with the loss
    weights of ``e`` (:func:`loss_weights`), the memory branch on when :func:`memory_active`;
 3. after the pass: fill the memory bank when :func:`memory_filled_after`, evaluate when
-   :func:`evaluates_after`.
+   :func:`evaluates_after`, checkpoint when :func:`checkpoints_after`.
 
-:func:`epoch_plan` bundles all of it. torch-free. docs/algorithms.md, "Training: losses,
+:func:`epoch_plan` bundles all of it. torch-free. docs/engine.md, "Training: losses,
 schedules and the refresh".
 """
 
@@ -20,13 +20,14 @@ import bisect
 from dataclasses import dataclass
 
 from tadfuse._checks import integer
-from tadfuse.config import DeltaPhase, DeltaSchedule
+from tadfuse.config import Config, DeltaPhase, DeltaSchedule, ModelConfig
 from tadfuse.config.train import OptimConfig, TrainConfig
 from tadfuse.errors import ConfigError
 
 __all__ = [
     "EpochPlan",
     "LossWeights",
+    "checkpoints_after",
     "delta_phase",
     "epoch_plan",
     "evaluates_after",
@@ -71,6 +72,7 @@ class EpochPlan:
     memory_active: bool
     memory_filled_after: bool
     evaluates_after: bool
+    checkpoints_after: bool
 
 
 def _epoch(epoch: int) -> int:
@@ -125,14 +127,15 @@ def refresh_temperature(train: TrainConfig, delta: DeltaSchedule, epoch: int) ->
     return train.refresh_temperatures[i]
 
 
-def memory_active(train: TrainConfig, epoch: int) -> bool:
-    """Whether ``epoch`` trains with the memory branch (``epoch > memory_warmup_epoch``)."""
-    return train.use_memory and _epoch(epoch) > train.memory_warmup_epoch
+def memory_active(train: TrainConfig, model: ModelConfig, epoch: int) -> bool:
+    """Whether ``epoch`` trains with the memory branch (``epoch > model.warmup_epoch``)."""
+    return train.use_memory and model.uses_memory(_epoch(epoch))
 
 
-def memory_filled_after(train: TrainConfig, epoch: int) -> bool:
-    """Whether the memory bank is filled (one pass over the training videos) after ``epoch``."""
-    return train.use_memory and _epoch(epoch) == train.memory_warmup_epoch
+def memory_filled_after(train: TrainConfig, model: ModelConfig, epoch: int) -> bool:
+    """Whether the memory bank is filled (one pass over the training videos) after ``epoch``
+    (``epoch == model.warmup_epoch``)."""
+    return train.use_memory and _epoch(epoch) == model.warmup_epoch
 
 
 def memory_emptied(train: TrainConfig, delta: DeltaSchedule, epoch: int) -> bool:
@@ -142,12 +145,23 @@ def memory_emptied(train: TrainConfig, delta: DeltaSchedule, epoch: int) -> bool
 
 
 def evaluates_after(train: TrainConfig, epoch: int) -> bool:
-    """Whether the model is evaluated (and checkpointed as ``epoch + 1``) after ``epoch``."""
-    return (_epoch(epoch) + 1) % train.eval_every == 0
+    """Whether the model is evaluated after ``epoch``: ``(epoch + 1) % eval_every == 0`` (the
+    released rule, which names the evaluation ``epoch + 1``), and after the last epoch."""
+    e = _epoch(epoch)
+    return (e + 1) % train.eval_every == 0 or e == train.epochs - 1
 
 
-def epoch_plan(optim: OptimConfig, train: TrainConfig, delta: DeltaSchedule, epoch: int) -> EpochPlan:
-    """Everything :mod:`tadfuse.engine.schedule` says about ``epoch``, in one value."""
+def checkpoints_after(train: TrainConfig, epoch: int) -> bool:
+    """Whether a checkpoint is written after ``epoch``: ``(epoch + 1) % checkpoint_every == 0``,
+    and after the last epoch."""
+    e = _epoch(epoch)
+    return (e + 1) % train.checkpoint_every == 0 or e == train.epochs - 1
+
+
+def epoch_plan(config: Config, epoch: int) -> EpochPlan:
+    """Everything :mod:`tadfuse.engine.schedule` says about ``epoch`` of a run configured by
+    ``config`` (its ``optim``, ``train``, ``delta`` and ``model`` sections), in one value."""
+    optim, train, delta, model = config.optim, config.train, config.delta, config.model
     return EpochPlan(
         epoch=_epoch(epoch),
         learning_rate=learning_rate(optim, epoch),
@@ -155,7 +169,8 @@ def epoch_plan(optim: OptimConfig, train: TrainConfig, delta: DeltaSchedule, epo
         refresh_temperature=refresh_temperature(train, delta, epoch),
         delta_phase=delta_phase(train, delta, epoch),
         memory_emptied=memory_emptied(train, delta, epoch),
-        memory_active=memory_active(train, epoch),
-        memory_filled_after=memory_filled_after(train, epoch),
+        memory_active=memory_active(train, model, epoch),
+        memory_filled_after=memory_filled_after(train, model, epoch),
         evaluates_after=evaluates_after(train, epoch),
+        checkpoints_after=checkpoints_after(train, epoch),
     )
