@@ -34,25 +34,12 @@ import time
 import numpy as np
 import scipy
 from scipy.optimize import linprog
+from tadfuse.bench.full_lp import released_w
 from tadfuse.bench.workloads import NUM_CLASSES, TrainingWorkload, thumos14_dense_like, thumos14_train_like
 from tadfuse.linpro import LinproStats, linpro_labels, linpro_labels_batch, partition, w_matrix
 
 BASELINE = "full LP per class, scipy linprog(method='highs')"
 REL_TOL = 1e-9
-
-
-def released_w(segments: np.ndarray, l: int) -> tuple[np.ndarray, np.ndarray]:
-    """The released code's ``compute_score_matrix``, transcribed (rows [start, end, score])."""
-    w = np.zeros((segments.shape[0], l), dtype=float)
-    for k, (a, b, _) in enumerate(segments):
-        s, e = int(a), int(b)
-        n = e - s
-        outer_s = max(0, int(s - 0.0785 * (n**0.9)))
-        outer_e = min(int(l - 1), int(e + 0.0785 * (n**0.9) + 1))
-        w[k, s:e] = 1.0
-        w[k, outer_s:s] = -1.0
-        w[k, e:outer_e] = -1.0
-    return w, segments[:, 2].copy()
 
 
 def full_lp_labels(work: TrainingWorkload) -> tuple[list[np.ndarray], dict[tuple[int, int], float], int]:

@@ -23,11 +23,9 @@ This module is the one home of these file formats: `tadfuse.data` (the dataset l
 
 from __future__ import annotations
 
-import contextlib
 import json
 import math
 import os
-import tempfile
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -38,6 +36,7 @@ import numpy as np
 import numpy.typing as npt
 
 from tadfuse import _core
+from tadfuse._atomic import atomic_write_json
 from tadfuse.errors import DataFormatError, EvaluationWarning, InvalidArgumentError, InvalidTypeError
 from tadfuse.proposals import SNIPPET_SECONDS, Proposals
 
@@ -165,37 +164,6 @@ def _object(value: Any, where: str) -> Mapping[str, Any]:
     return value
 
 
-def _current_umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-#: The process's umask, read once (reading it means setting it, which is not thread-safe).
-_UMASK = _current_umask()
-
-
-def atomic_write_json(path: PathLike, data: Any) -> Path:
-    """Write ``data`` as JSON to ``path`` (parent folders created) so that a reader never sees
-    a half-written file: it is written to ``<path>.tmp`` and renamed over ``path``. Returns the
-    path."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # A unique temporary name in the same folder (same file system, so the rename is atomic; two
-    # writers never share it), flushed to disk before it replaces the old file.
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            os.fchmod(fh.fileno(), 0o666 & ~_UMASK)  # mkstemp's 0600 would hide results from others
-            json.dump(data, fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    return path
 
 
 # --------------------------------------------------------------------------------------------

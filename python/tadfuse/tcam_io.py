@@ -25,20 +25,19 @@ reads ``meta.json`` at once and the arrays lazily, one video at a time; every pr
 
 from __future__ import annotations
 
-import contextlib
 import json
 import math
 import os
-import tempfile
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any, Union
+from typing import Any, Union
 
 import numpy as np
 import numpy.typing as npt
 
 from tadfuse import _core
+from tadfuse._atomic import atomic_write
 from tadfuse.errors import DataFormatError, InvalidArgumentError, InvalidTypeError
 
 __all__ = ["FORMAT", "FORMAT_VERSION", "META_FILE", "Tcam", "TcamFolder", "TcamMeta", "read_tcam_folder",
@@ -103,20 +102,6 @@ class Tcam:
 # --------------------------------------------------------------------------------------------
 
 
-def _atomic_write(path: Path, write: Callable[[IO[bytes]], None]) -> Path:
-    """``write`` into a temporary file beside ``path``, then rename it over ``path``."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            write(fh)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    return path
-
-
 def _check_meta(class_names: Any, background: Any, snippet_seconds: Any, offset_seconds: Any,
                 provenance: Any, where: str, error: type[Exception]) -> TcamMeta:
     """A validated `TcamMeta`; problems raise ``error`` prefixed by ``where``."""
@@ -177,7 +162,7 @@ def write_tcam_meta(
     for p in old:
         p.unlink()
     text = json.dumps(meta.to_dict(), indent=1).encode("utf-8")
-    _atomic_write(out / META_FILE, lambda fh: fh.write(text))
+    atomic_write(out / META_FILE, lambda fh: fh.write(text))
     return out
 
 
@@ -218,7 +203,7 @@ def write_tcam(folder: PathLike, video: str, tcam: npt.ArrayLike, video_scores: 
     k = meta.num_columns
     t = _check_array(tcam, "tcam", 2, k, f"write_tcam({name!r})", InvalidArgumentError)
     s = _check_array(video_scores, "video_scores", 1, k, f"write_tcam({name!r})", InvalidArgumentError)
-    return _atomic_write(out / f"{name}.npz", lambda fh: np.savez(fh, tcam=t, video_scores=s))
+    return atomic_write(out / f"{name}.npz", lambda fh: np.savez(fh, tcam=t, video_scores=s))
 
 
 # --------------------------------------------------------------------------------------------

@@ -16,9 +16,9 @@ torch raises :class:`~tadfuse.errors.MissingExtraError` naming the extra. docs/e
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from tadfuse._lazy import torch_attributes
 from tadfuse.config.train import OptimConfig, TrainConfig
 from tadfuse.engine.batching import epoch_order, length_chunks, sample_indices, sorted_by_length
 from tadfuse.engine.metrics import ClassificationMAP, classification_ap, classification_map
@@ -88,20 +88,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'tadfuse.engine' has no attribute {name!r}")
-    try:
-        import torch  # noqa: F401
-    except ImportError:
-        from tadfuse.errors import MissingExtraError
-
-        raise MissingExtraError(f'tadfuse.engine.{name} needs torch, an optional extra: pip install "tadfuse[train]"') from None
-    value = getattr(importlib.import_module(f"tadfuse.engine.{module}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY))
+__getattr__, __dir__ = torch_attributes("tadfuse.engine", _LAZY, globals())

@@ -28,7 +28,6 @@ import json
 import os
 import random
 import shutil
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -36,6 +35,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from tadfuse._atomic import atomic_write_text
 from tadfuse.config import Config
 from tadfuse.errors import DataFormatError, InvalidArgumentError
 
@@ -43,22 +43,6 @@ __all__ = ["RUN_STATE_VERSION", "RunDir", "optimizer_state_in", "optimizer_state
 
 #: Version of the training state in a checkpoint's ``extra_state["train_state"]``.
 RUN_STATE_VERSION = 1
-
-
-def atomic_write_text(path: Path, text: str) -> Path:
-    """Write ``text`` to ``path`` atomically (temporary file in the folder, fsync, replace)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
 
 
 def _atomic_link(src: Path, dst: Path) -> None:

@@ -14,9 +14,9 @@ imports this package.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from tadfuse._lazy import torch_attributes
 from tadfuse.config.model import MODEL_PRESETS, ModelConfig
 
 if TYPE_CHECKING:
@@ -101,20 +101,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'tadfuse.models' has no attribute {name!r}")
-    try:
-        import torch  # noqa: F401
-    except ImportError:
-        from tadfuse.errors import MissingExtraError
-
-        raise MissingExtraError(f'tadfuse.models.{name} needs torch, an optional extra: pip install "tadfuse[train]"') from None
-    value = getattr(importlib.import_module(f"tadfuse.models.{module}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY))
+__getattr__, __dir__ = torch_attributes("tadfuse.models", _LAZY, globals())

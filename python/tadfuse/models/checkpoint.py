@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import datetime
 import os
-import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,6 +32,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from tadfuse._atomic import atomic_write
 from tadfuse.errors import DataFormatError, InvalidArgumentError, InvalidTypeError
 from tadfuse.models._io import load_plain
 from tadfuse.models.baseline import BasNetBaseline
@@ -127,17 +127,7 @@ def save_checkpoint(
     target = Path(path)
     if target.is_dir():
         raise InvalidArgumentError(f"`path` {str(target)!r} is a directory")
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent if str(target.parent) else ".")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            torch.save(payload, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return target
+    return atomic_write(target, lambda f: torch.save(payload, f))
 
 
 @dataclass
