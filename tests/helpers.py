@@ -12,3 +12,14 @@ def run_cli(argv: list[str]) -> int:
     return int(args.func(args))
 
 
+
+
+def package_path() -> str:
+    """The folder holding the ``tadfuse`` package these tests import (site-packages of an
+    installed wheel, or the source tree of an editable install): a subprocess given it as
+    ``PYTHONPATH`` imports the same tadfuse, compiled extension included."""
+    from pathlib import Path
+
+    import tadfuse
+
+    return str(Path(tadfuse.__file__).resolve().parents[1])

@@ -12,10 +12,10 @@ import signal
 import subprocess
 import sys
 import threading
-from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import package_path
 
 # (num_threads of every call) for each round: the default pool and explicit sizes.
 THREADS = (None, 1, 2)
@@ -162,8 +162,7 @@ SCENARIOS = {
 def _run(name: str) -> tuple[int, str]:
     """Scenario ``name`` in a fresh session; on timeout the whole process group is killed (a
     hung forked worker would otherwise outlive the test). Returns (exit status, output)."""
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(Path(__file__).resolve().parents[1] / "python"),
-                                                        os.environ.get("PYTHONPATH", "")]))
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([package_path(), os.environ.get("PYTHONPATH", "")]))
     proc = subprocess.Popen([sys.executable, __file__, name], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                             text=True, env=env, start_new_session=True)
     try:

@@ -6,13 +6,13 @@ from __future__ import annotations
 import dataclasses
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
+from helpers import package_path
 from tadfuse.config.model import MODEL_PRESETS, ModelConfig
 from tadfuse.errors import ConfigError
 
-PYTHON_DIR = str(Path(__file__).resolve().parents[1] / "python")
+PYTHON_DIR = package_path()
 
 
 def test_presets():

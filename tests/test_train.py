@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import package_path
 
 torch = pytest.importorskip("torch")
 
@@ -261,7 +262,7 @@ raise SystemExit(main(sys.argv[1:]))
 
 
 def _cli(args: list[str]) -> subprocess.Popen:
-    env = {**os.environ, "PYTHONPATH": str(ROOT / "python")}
+    env = {**os.environ, "PYTHONPATH": package_path()}
     return subprocess.Popen([sys.executable, "-c", _RUNNER, *args], env=env, stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE, text=True)
 
