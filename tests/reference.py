@@ -198,10 +198,11 @@ def ref_extract(
                 n = e - s
                 if n < min_length:
                     continue
-                if preset == "official":
-                    # inner: the run plus one snippet past it when that snippet exists
+                if preset in ("official", "rskp"):
+                    # inner: the run plus one snippet past it when that snippet exists; rskp
+                    # differs from official in the outer pad only
                     inner_idx = list(range(s, min(e + 1, length)))
-                    pad = 0.0785 * n**0.9
+                    pad = 0.0785 * n**0.9 if preset == "official" else 0.25 * n
                     left = list(range(max(0, int(s - pad)), s))
                     right = list(range(e + 1, min(length - 1, int(e + pad + 1))))
                     stored_end = e + 1
@@ -437,11 +438,13 @@ _OFFICIAL = {
     "max_out": None,
 }
 _PAPER = dict(_OFFICIAL, preset="paper", temperature=0.03, overlap="iou", weight="score")
+_RSKP = dict(_OFFICIAL, preset="rskp", class_threshold=0.1, method="nms", threshold=0.5)
 
 
 def ref_config(name: str = "official", **overrides: Any) -> dict[str, Any]:
-    """The contract's preset values as a plain dict (``official`` or ``paper``) plus overrides."""
-    base = {"official": _OFFICIAL, "paper": _PAPER}[name]
+    """The contract's preset values as a plain dict (``official``, ``paper`` or ``rskp``) plus
+    overrides."""
+    base = {"official": _OFFICIAL, "paper": _PAPER, "rskp": _RSKP}[name]
     unknown = set(overrides) - set(base)
     if unknown:
         raise ValueError(f"unknown config fields {sorted(unknown)}")

@@ -184,7 +184,7 @@ def test_trainer_presets_and_their_sources():
     r = get_preset("rskp")
     assert (r.model.tcam_o_weight, r.model.video_o_weight, r.model.memory_class0_defect) == (0.6, 0.6, False)
     assert (r.postprocess.class_threshold, r.postprocess.method, r.postprocess.threshold) == (0.1, "nms", 0.5)
-    assert r.postprocess.overlap == "coverage" and r.postprocess.preset == "official"
+    assert r.postprocess.overlap == "coverage" and r.postprocess.preset == "rskp"  # outer pad 0.25·n
     assert r.postprocess.thresholds == PostprocessConfig.official().thresholds  # arange(0.001, 0.04, 0.002)
     assert r.optim == OptimConfig.rskp() and not r.train.refresh and r.train.epochs == 200
     a = get_preset("anet")

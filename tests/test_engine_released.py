@@ -14,9 +14,8 @@ tests/test_models_reference.py: dense inverse for GauFuse, ``linalg.solve`` for 
 action class with video score over the class threshold, the multi-threshold runs with their
 outer-inner scores and GauFuse's fusion (``official_transcription`` of tests/reference.py,
 T = 0.2, coverage > 0.25) or RSKP's ``NonMaximumSuppression`` (coverage > 0.5, restated below).
-RSKP's outer pad is ``0.25·n``; tadfuse's ``rskp`` preset keeps the official ``0.0785·n^0.9``
-(no pad setting exists: docs/engine.md, "Presets of the trainer"), so the RSKP restatement is
-run with the pad that preset implements.
+RSKP's outer pad is ``0.25·n`` where GauFuse has ``0.0785·n^0.9``; tadfuse's ``rskp`` preset
+extracts with it (``PostprocessConfig.rskp()``: ``preset="rskp"``).
 """
 
 from __future__ import annotations
@@ -115,7 +114,7 @@ def rskp_transcription(cas: np.ndarray, scores: np.ndarray, class_threshold: flo
     ``[max(0, int(s − pad)), s) ∪ [e + 1, min(l − 1, int(e + pad + 1)))`` (mean, 0 if none), row
     ``[s, e + 1, inner − outer]``; NMS: repeatedly keep the highest score (ties: lowest index)
     and drop every row whose inclusive overlap ``max(0, min(e) − max(s) + 1) / (e_j − s_j + 1)``
-    exceeds ``overlap``. ``pad`` as tadfuse's ``rskp`` preset extracts (module docstring)."""
+    exceeds ``overlap``. ``pad = 0.25·n`` (RSKP's; GauFuse's is ``0.0785·n^0.9``)."""
     length = cas.shape[0]
     out = []
     for c in range(cas.shape[1]):
@@ -133,7 +132,7 @@ def rskp_transcription(cas: np.ndarray, scores: np.ndarray, class_threshold: flo
                 if n < 2:
                     continue
                 inner = float(np.mean(x[s:e + 1]))
-                pad = 0.0785 * n ** 0.9
+                pad = 0.25 * n
                 idx = list(range(max(0, int(s - pad)), s)) + list(range(e + 1, min(length - 1, int(e + pad + 1))))
                 outer = float(np.mean(x[idx])) if idx else 0.0
                 rows.append([float(s), float(e + 1), inner - outer])

@@ -264,7 +264,7 @@ def P(cols):
     cas=cas_arrays(),
     thresholds=st.sampled_from(["default", "reversed", "custom"]),
     min_length=st.integers(1, 4),
-    preset=st.sampled_from(["official", "paper"]),
+    preset=st.sampled_from(["official", "paper", "rskp"]),
     alpha=st.sampled_from([0.0, 0.25, 0.5, 1.3]),
     classes=st.sampled_from(["all", "subset"]),
 )
@@ -285,12 +285,112 @@ def test_extract_default_arguments():
     assert_match(tadfuse.extract_proposals(cas), ref_extract(cas), "defaults")
 
 
-@pytest.mark.parametrize("preset", ["official", "paper"])
+@pytest.mark.parametrize("preset", ["official", "paper", "rskp"])
 def test_extract_single_snippet_and_tiny(preset):
     for cas in (np.array([[0.5]]), np.array([[0.5, 0.0]]), np.array([[0.5], [0.5]])):
         for ml in (1, 2):
             got = tadfuse.extract_proposals(cas, min_length=ml, preset=preset)
             assert_match(got, ref_extract(cas, min_length=ml, preset=preset), f"{cas.tolist()}")
+
+
+# --- rskp: the official extraction with the outer pad 0.25·n --------------------------------------
+
+
+def _rskp_outer(s, e, length):
+    """RSKP's outer snippets of the run [s, e), by integer arithmetic instead of the released
+    float form: ``int(s − n/4)`` is ``s − ⌈n/4⌉`` (truncation toward zero, then max 0) and
+    ``int(e + n/4 + 1)`` is ``e + 1 + ⌊n/4⌋``; snippet e is skipped, the right end capped at l − 1."""
+    n = e - s
+    left = range(max(0, s - (n + 3) // 4), s)
+    right = range(e + 1, min(length - 1, e + 1 + n // 4))
+    return [*left, *right]
+
+
+# (length, s, e): runs with n = e − s where n/4 is an integer (4, 8, 12) or not (2, 3, 5, 6, 7, 9),
+# placed so the left edge lands exactly on 0, below it or above it, and the right edge on l − 1,
+# l − 2, l or past it.
+RSKP_EDGES = [
+    (12, 1, 5), (12, 2, 6), (12, 0, 4), (12, 3, 7), (12, 5, 9), (12, 6, 10), (12, 7, 11), (12, 8, 12),
+    (20, 2, 10), (20, 1, 9), (20, 3, 11), (20, 9, 17), (20, 10, 18), (20, 11, 19),
+    (30, 3, 15), (30, 2, 14), (30, 14, 26), (30, 15, 27),
+    (10, 1, 3), (10, 2, 5), (10, 1, 6), (10, 1, 7), (10, 2, 8), (10, 3, 10), (10, 4, 10),
+    (16, 2, 11), (16, 3, 12), (16, 0, 9), (16, 6, 15), (2, 0, 2), (3, 0, 2), (3, 1, 3),
+]
+
+
+@pytest.mark.parametrize(("length", "s", "e"), RSKP_EDGES)
+def test_rskp_pad_boundaries(length, s, e):
+    # One run [s, e) above 0.5; every other snippet a distinct value below it, so a wrong outer
+    # set changes the score.
+    x = 0.01 + 0.37 * np.arange(length) / length
+    x[s:e] = 0.6 + 0.01 * np.arange(e - s)
+    got = tadfuse.extract_proposals(x[:, None], [0.5], preset="rskp")
+    assert_match(got, ref_extract(x[:, None], [0.5], preset="rskp"), f"rskp l={length} [{s}, {e})")
+    inner = x[s:min(e + 1, length)].mean()
+    outer = _rskp_outer(s, e, length)
+    expected = inner - (x[outer].mean() if outer else 0.0)
+    assert (got.start.tolist(), got.end.tolist()) == ([s], [e + 1])
+    assert got.inner[0] == pytest.approx(inner, rel=1e-13, abs=1e-15)
+    assert got.score[0] == pytest.approx(expected, rel=1e-13, abs=1e-15)
+
+
+def test_rskp_differs_from_official_only_in_the_pad():
+    # n = 8 at [6, 14) of 30: rskp reaches 2 snippets out each side, official (pad 0.51) 1 left, 0
+    # right; extents and inner means agree.
+    x = np.linspace(0.02, 0.3, 30)
+    x[6:14] = 0.7
+    r = tadfuse.extract_proposals(x[:, None], [0.5], preset="rskp")
+    o = tadfuse.extract_proposals(x[:, None], [0.5], preset="official")
+    np.testing.assert_array_equal(np.c_[r.start, r.end, r.inner], np.c_[o.start, o.end, o.inner])
+    assert r.score[0] == pytest.approx(x[6:15].mean() - x[[4, 5, 15, 16]].mean(), rel=1e-13)
+    assert o.score[0] == pytest.approx(x[6:15].mean() - x[5], rel=1e-13)
+
+
+def rskp_released_extraction(cas, thresholds):
+    """RSKP's ``getActLoc`` extraction for one class column, restated from reading
+    LeonHLJ/RSKP evaluation/detectionMAP.py: per threshold, a 0/1 mask padded with a 0 on each
+    side, starts where its difference is +1 and (exclusive) ends where it is −1; runs of length
+    >= 2; inner ``np.mean(cas[s : e + 1])``; outer indices ``range(max(0, int(s − 0.25·n)), s)``
+    then ``range(e + 1, min(l − 1, int(e + 0.25·n + 1)))`` (mean, or 0 when empty); the row
+    ``[s, e + 1, inner − outer]``. Rows in threshold order, then left to right."""
+    rows = []
+    length = cas.shape[0]
+    for theta in thresholds:
+        mask = np.concatenate([[0.0], (cas > theta).astype(np.float32), [0.0]])
+        step = [mask[i] - mask[i - 1] for i in range(1, len(mask))]
+        starts = [i for i, d in enumerate(step) if d == 1]
+        ends = [i for i, d in enumerate(step) if d == -1]
+        for s, e in zip(starts, ends):
+            n = e - s
+            if n < 2:
+                continue
+            inner = np.mean(cas[s:e + 1])
+            lo = max(0, int(s - 0.25 * n))
+            hi = min(int(length - 1), int(e + 0.25 * n + 1))
+            idx = list(range(lo, int(s))) + list(range(int(e + 1), hi))
+            outer = np.mean(cas[idx]) if idx else 0
+            rows.append([s, e + 1, inner - outer])
+    return np.array(rows, dtype=np.float64).reshape(-1, 3)
+
+
+@SETTINGS
+@given(cas=cas_arrays(max_len=80, max_k=2), thresholds=st.sampled_from(["default", "custom"]))
+def test_rskp_matches_the_released_extraction(cas, thresholds):
+    ths = DEFAULT_THRESHOLDS if thresholds == "default" else np.array([0.02, 0.0, 0.5, 0.02])
+    got = tadfuse.extract_proposals(cas, ths, preset="rskp", min_length=2)
+    for c in range(cas.shape[1]):
+        mine = got.label == c
+        theirs = rskp_released_extraction(cas[:, c], ths)
+        np.testing.assert_array_equal(np.c_[got.start[mine], got.end[mine]], theirs[:, :2])
+        np.testing.assert_allclose(got.score[mine], theirs[:, 2], rtol=1e-12, atol=1e-12)
+
+
+def test_rskp_is_refused_by_exact_mode_and_w_rows():
+    with pytest.raises(tadfuse.errors.ConfigError, match="exact.*preset"):
+        tadfuse.PostprocessConfig.rskp(exact=True)
+    with pytest.raises(tadfuse.errors.InvalidArgumentError, match="`preset`.*rskp.*extraction"):
+        tadfuse._core.linpro_w_rows(np.array([1.0]), np.array([5.0]), 10, "rskp", 0.25)
+    assert tadfuse.PostprocessConfig.rskp().inactive_fields()["alpha"] == "preset 'paper' only"
 
 
 def test_extract_empty_video():
@@ -543,12 +643,15 @@ def test_soft_nms_ties():
 def test_config_presets_match_contract():
     off = tadfuse.PostprocessConfig.official()
     pap = tadfuse.PostprocessConfig.paper()
+    rskp = tadfuse.PostprocessConfig.rskp()
     np.testing.assert_array_equal(np.asarray(off.thresholds, float), DEFAULT_THRESHOLDS)
     for cfg, exp in ((off, dict(class_threshold=0.16, min_length=2, preset="official",
                                 method="fusion", temperature=0.2, overlap="coverage",
                                 weight="inner", threshold=0.25, template="gaussian")),
                      (pap, dict(preset="paper", temperature=0.03, overlap="iou",
-                                weight="score", method="fusion"))):
+                                weight="score", method="fusion")),
+                     (rskp, dict(preset="rskp", class_threshold=0.1, min_length=2, method="nms",
+                                 threshold=0.5, overlap="coverage"))):
         for k, v in exp.items():
             assert getattr(cfg, k) == v, (k, getattr(cfg, k), v)
     assert tadfuse.PostprocessConfig.official(temperature=0.5).temperature == 0.5
@@ -560,6 +663,8 @@ def _configs():
     yield "paper", C.paper()
     yield "official-nms", C.official(method="nms")
     yield "paper-nms", C.paper(method="nms")
+    yield "rskp", C.rskp()
+    yield "rskp-fusion", C.rskp(method="fusion", class_threshold=0.0)
     yield "soft-gauss", C.official(method="soft_nms")
     yield "soft-linear", C.paper(method="soft_nms", soft_method="linear", max_out=5,
                                  min_score=0.0)

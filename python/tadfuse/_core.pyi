@@ -28,7 +28,9 @@ _VideoColumns = tuple[_I, _F, _F, _F, _F, _I | None]
 
 def extract_proposals(
     cas: _F, thresholds: _F, classes: _I | None, min_length: int, preset: str, alpha: float
-) -> _Columns: ...
+) -> _Columns:
+    """Proposals of an (l, K) CAS; ``preset`` "official", "paper" (``alpha`` its outer width
+    fraction) or "rskp" (official with the outer pad ``0.25·n``)."""
 def fuse(
     columns: _VideoColumns,
     temperature: float,
@@ -62,7 +64,8 @@ def detect_batch(
 def linpro_w_rows(start: _F, end: _F, length: int, preset: str, alpha: float) -> _I:
     """W rows of n instances as an (n, 6) array [left_lo, left_hi, inner_lo, inner_hi, right_lo, right_hi]
     of half-open snippet ranges clipped to [0, length] (lo >= hi: empty). Raises InvalidArgumentError
-    naming the argument (start < 0 or non-finite, end < start, length < 0, preset, alpha)."""
+    naming the argument (start < 0 or non-finite, end < start, length < 0, preset, alpha); preset
+    "official" or "paper" ("rskp" is an extraction preset and is refused)."""
 
 class Partition:
     """Equivalence-class partition of one class's instances: segments (S,), classes (C,), the

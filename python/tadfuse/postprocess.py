@@ -94,7 +94,8 @@ def extract_proposals(
             repeated indices are processed once.
         min_length: shortest run kept, in snippets.
         preset: "official" (inner mean one snippet past the run, pad ``0.0785·n^0.9``, stored
-            end ``e+1``) or "paper" (inner mean over the run, outer width ``alpha·n``, end ``e``).
+            end ``e+1``), "paper" (inner mean over the run, outer width ``alpha·n``, end ``e``)
+            or "rskp" (RSKP's released test path: official with the pad ``0.25·n``).
         alpha: outer width fraction for the "paper" preset.
 
     Returns:

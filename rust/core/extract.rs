@@ -7,6 +7,9 @@
 //! the per-threshold order of the definition. Means use compensated prefix sums, so a segment
 //! mean is accurate to a few ulps of the segment's own sum even deep into a long video.
 //!
+//! The `rskp` preset is the official extraction with the outer pad `0.25·n` in place of
+//! `0.0785·n^0.9`: the same ranges ([`official_ranges`]) and stored end.
+//!
 //! Exact mode (`ExtractParams::exact`, official preset only) computes each distinct run's means
 //! the way the released code does instead: `np.mean` of the slices, NumPy's pairwise sum in the
 //! TCAM's own dtype ([`crate::core::pairwise`]), the score `inner - outer` rounded to that dtype.
@@ -15,7 +18,7 @@
 
 use crate::core::error::{CoreError, Result};
 use crate::core::pairwise::{numpy_mean, NumpyFloat};
-use crate::core::preset::{official_pad, Preset};
+use crate::core::preset::{official_pad, rskp_pad, Preset};
 use crate::core::segments::{Segments, MAX_ROWS};
 
 /// Parameters of [`extract_column`] and [`extract`].
@@ -44,7 +47,7 @@ impl ExtractParams {
             return Err(CoreError::invalid("thresholds", format!("non-finite value at index {i}")));
         }
         self.preset.validate()?;
-        if let Preset::Paper { .. } = self.preset {
+        if let Preset::Paper { .. } | Preset::Rskp = self.preset {
             if self.exact {
                 return Err(CoreError::invalid("exact", "reproduces the released code: preset must be \"official\""));
             }
@@ -255,10 +258,15 @@ pub fn extract_column<T: Gather>(
                 f.counts.push(1.0);
                 f.copy_of.push(row);
             }
-            let pad = if params.preset == Preset::Official { scratch.official_pad(n) } else { 0.0 };
+            let pad = match params.preset {
+                Preset::Official => scratch.official_pad(n),
+                Preset::Rskp => rskp_pad(n as f64),
+                Preset::Paper { .. } => 0.0,
+            };
             let (inner, score, end) = match (&sums, params.preset) {
                 (None, _) => T::released_contrast(x, s, e, pad, scratch),
-                (Some(sums), Preset::Official) => official_contrast(sums, l, s, e, pad),
+                // RSKP's extraction is the official one with its own pad.
+                (Some(sums), Preset::Official | Preset::Rskp) => official_contrast(sums, l, s, e, pad),
                 (Some(sums), Preset::Paper { alpha }) => paper_contrast(sums, l, s, e, alpha),
             };
             out.push(label, s as f64, end, score, inner);
@@ -269,8 +277,8 @@ pub fn extract_column<T: Gather>(
 }
 
 /// The official inner range `[s, min(e+1, l))` and outer ranges `[outer_s, s)`,
-/// `[e+1, outer_e)` of the run `[s, e)` (`pad` = `0.0785·n^0.9`), with the same float operations,
-/// in the same order, as the released code (`int` truncates toward zero, like `as`). An empty
+/// `[e+1, outer_e)` of the run `[s, e)` (`pad` = `0.0785·n^0.9`; `0.25·n` for rskp), with the
+/// same float operations, in the same order, as the released code (`int` truncates toward zero, like `as`). An empty
 /// right range is `(e+1, e+1)`, which may lie past the end of the video.
 #[inline]
 fn official_ranges(l: usize, s: usize, e: usize, pad: f64) -> (usize, (usize, usize), (usize, usize)) {
@@ -513,6 +521,36 @@ mod tests {
         assert!((out.inner[0] - inner).abs() < 1e-15);
         assert!((out.score[0] - inner).abs() < 1e-15);
         assert_eq!(out.label[0], 3);
+    }
+
+    #[test]
+    fn rskp_pad_hand_computed() {
+        // l = 10, one run [2, 6) above 0.5: n = 4, rskp pad = 1 (official: 0.0785·4^0.9 ≈ 0.27).
+        let x = [0.1, 0.2, 0.9, 0.8, 0.9, 0.7, 0.3, 0.4, 0.05, 0.6];
+        let run = |preset| {
+            let p = ExtractParams { thresholds: vec![0.5], min_length: 2, preset, exact: false };
+            let mut out = Segments::default();
+            let sorted = SortedThresholds::new(&p.thresholds);
+            extract_column(&x, 0, &p, &sorted, &mut ExtractScratch::default(), &mut out, None);
+            out
+        };
+        let (rskp, official) = (run(Preset::Rskp), run(Preset::Official));
+        // Both: inner = mean(x[2..7]) (one snippet past the run), stored end e+1 = 7.
+        let inner = (0.9 + 0.8 + 0.9 + 0.7 + 0.3) / 5.0;
+        for out in [&rskp, &official] {
+            assert_eq!((out.len(), out.start[0], out.end[0]), (1, 2.0, 7.0));
+            assert!((out.inner[0] - inner).abs() < 1e-15);
+        }
+        // rskp: outer_s = int(2 - 1) = 1, outer_e = min(9, int(6 + 1 + 1)) = 8: snippets 1 and 7
+        // (6 = e is skipped). official: outer_e = int(7.27) = 7, so snippet 1 alone.
+        assert!((rskp.score[0] - (inner - (0.2 + 0.4) / 2.0)).abs() < 1e-15);
+        assert!((official.score[0] - (inner - 0.2)).abs() < 1e-15);
+    }
+
+    #[test]
+    fn rskp_refuses_exact_mode() {
+        let p = ExtractParams { thresholds: vec![0.5], min_length: 2, preset: Preset::Rskp, exact: true };
+        assert_eq!(p.validate().unwrap_err().arg(), "exact");
     }
 
     #[test]

@@ -28,7 +28,7 @@ use std::hash::{BuildHasherDefault, Hasher};
 use rayon::prelude::*;
 
 use crate::core::error::{CoreError, Result};
-use crate::core::preset::{official_pad, Preset};
+use crate::core::preset::{official_pad, rskp_pad, Preset};
 use crate::core::simplex::solve_elastic;
 use crate::core::threads::{check_threads, with_threads};
 
@@ -104,6 +104,12 @@ pub fn w_row(start: f64, end: f64, length: usize, rule: Preset) -> WRow {
     let (outer_lo, outer_hi) = match rule {
         Preset::Official => {
             let pad = official_pad(n);
+            ((s - pad).trunc().max(0.0), (e + pad + 1.0).trunc().min(l - 1.0))
+        }
+        // Refused by the validated entry points (`validate_w_rule`: RSKP has no LinPro); here
+        // it gets the official form with its own pad rather than a panic.
+        Preset::Rskp => {
+            let pad = rskp_pad(n);
             ((s - pad).trunc().max(0.0), (e + pad + 1.0).trunc().min(l - 1.0))
         }
         Preset::Paper { alpha } => {
@@ -389,7 +395,7 @@ pub fn partition(rows: &[WRow], length: usize) -> Partition {
 
 /// The partition for instances given by their bounds (validated here).
 pub fn partition_instances(start: &[f64], end: &[f64], length: usize, rule: Preset) -> Result<Partition> {
-    rule.validate()?;
+    rule.validate_w_rule()?;
     if start.len() != end.len() {
         return Err(CoreError::invalid(
             "end",
@@ -406,7 +412,7 @@ pub fn partition_instances(start: &[f64], end: &[f64], length: usize, rule: Pres
 
 /// The W rows of instances given by their bounds (validated here).
 pub fn w_rows(start: &[f64], end: &[f64], length: usize, rule: Preset) -> Result<Vec<WRow>> {
-    rule.validate()?;
+    rule.validate_w_rule()?;
     if start.len() != end.len() {
         return Err(CoreError::invalid(
             "end",
@@ -753,7 +759,7 @@ pub fn linpro_plan(
     native: NativeLimits,
     threads: Option<usize>,
 ) -> Result<LinproPlan> {
-    rule.validate()?;
+    rule.validate_w_rule()?;
     let n = label.len();
     for (name, len) in [("video", video.len()), ("start", start.len()), ("end", end.len()), ("score", score.len())] {
         if len != n {

@@ -77,17 +77,19 @@ impl Choice for Weight {
     const CHOICES: &'static [(&'static str, Self)] = &[("inner", Weight::Inner), ("score", Weight::Score)];
 }
 
-/// `preset`: "official" or "paper" (the paper's `alpha` is a separate argument).
+/// `preset`: "official", "paper" or "rskp" (the paper's `alpha` is a separate argument). W rows
+/// refuse "rskp" in the core (`Preset::validate_w_rule`).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) enum PresetName {
     Official,
     Paper,
+    Rskp,
 }
 
 impl Choice for PresetName {
     const ARG: &'static str = "preset";
     const CHOICES: &'static [(&'static str, Self)] =
-        &[("official", PresetName::Official), ("paper", PresetName::Paper)];
+        &[("official", PresetName::Official), ("paper", PresetName::Paper), ("rskp", PresetName::Rskp)];
 }
 
 impl PresetName {
@@ -95,6 +97,7 @@ impl PresetName {
         match self {
             PresetName::Official => Preset::Official,
             PresetName::Paper => Preset::Paper { alpha },
+            PresetName::Rskp => Preset::Rskp,
         }
     }
 }

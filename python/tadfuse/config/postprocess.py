@@ -20,7 +20,7 @@ OFFICIAL_THRESHOLDS: tuple[float, ...] = tuple(np.arange(0.001, 0.04, 0.002).tol
 Method = Literal["fusion", "nms", "soft_nms"]
 
 _CHOICES: dict[str, tuple[str, ...]] = {
-    "preset": ("official", "paper"),
+    "preset": ("official", "paper", "rskp"),
     "method": ("fusion", "nms", "soft_nms"),
     "overlap": ("coverage", "iou"),
     "weight": ("inner", "score"),
@@ -42,7 +42,9 @@ class PostprocessConfig:
     class_threshold: float = 0.16
     #: Shortest run kept, in snippets (``e - s``).
     min_length: int = 2
-    #: Extraction semantics: "official" (released code) or "paper" (outer width ``alpha·n``).
+    #: Extraction semantics: "official" (released code, outer pad ``0.0785·n^0.9``), "paper"
+    #: (outer width ``alpha·n``) or "rskp" (LeonHLJ/RSKP's released test path: the official
+    #: extraction with the outer pad ``0.25·n``); docs/algorithms.md, "Proposal extraction".
     preset: str = "official"
     #: Outer-region width as a fraction of the run length (``paper`` extraction only).
     alpha: float = 0.25
@@ -159,11 +161,10 @@ class PostprocessConfig:
         """LeonHLJ/RSKP's test path (evaluation/detectionMAP.py ``getActLoc``, options.py:51-54):
         the official thresholds ``np.arange(0.001, 0.04, 0.002)``, classes with video score
         ``>= 0.1``, runs of length ``>= 2``, then plain NMS at 0.5 with the inclusive
-        ``+1`` coverage overlap (``NonMaximumSuppression``). Its extraction is the official one
-        except the outer pad, ``0.25·n`` where GauFuse has ``0.0785·n^0.9``; this constructor
-        keeps the official extraction (no pad setting exists yet), see docs/engine.md,
-        "Presets of the trainer"."""
-        base: dict[str, Any] = dict(class_threshold=0.1, method="nms", threshold=0.5)
+        ``+1`` coverage overlap (``NonMaximumSuppression``). Its extraction (``preset="rskp"``)
+        is the official one except the outer pad, ``0.25·n`` where GauFuse has
+        ``0.0785·n^0.9`` (docs/algorithms.md, "Proposal extraction")."""
+        base: dict[str, Any] = dict(preset="rskp", class_threshold=0.1, method="nms", threshold=0.5)
         base.update(overrides)
         return cls(**base)
 
