@@ -222,17 +222,31 @@ def stream_detections(
             _sync(fh)
         pos = fh.tell()
         q: queue.Queue[_Window | None] = queue.Queue(maxsize=queue_size)
+        q2: queue.Queue[tuple[Any, ...] | None] = queue.Queue(maxsize=1)
         failure: list[BaseException] = []
         bar = tqdm(total=len(todo), desc="infer", unit="video", disable=not progress if progress is not None else None)
 
-        def post() -> None:
-            nonlocal pos
+        def detect() -> None:  # stage 2: the Rust core, GIL released
             try:
                 while (item := q.get()) is not None:
                     pairs, skipped = item
                     t0 = time.perf_counter()
                     dets = detect_batch([t[:, :c] for _, t, _ in pairs], [s[:c] for _, _, s in pairs], postprocess,
                                         num_threads=num_threads) if pairs else []
+                    seconds["detect"] += time.perf_counter() - t0
+                    q2.put((pairs, skipped, dets))
+            except BaseException as exc:
+                failure.append(exc)
+                while q.get() is not None:  # drain so the producer never blocks
+                    pass
+            finally:
+                q2.put(None)
+
+        def write() -> None:  # stage 3: JSON text, append, fsync
+            nonlocal pos
+            try:
+                while (item := q2.get()) is not None:
+                    pairs, skipped, dets = item
                     t1 = time.perf_counter()
                     parts = []
                     for (video, tcam, scores), p in zip(pairs, dets):
@@ -257,18 +271,17 @@ def stream_detections(
                     t2 = time.perf_counter()
                     fh.write(b"".join(parts))
                     _sync(fh)
-                    t3 = time.perf_counter()
-                    seconds["detect"] += t1 - t0
                     seconds["format"] += t2 - t1
-                    seconds["write"] += t3 - t2
+                    seconds["write"] += time.perf_counter() - t2
                     bar.update(len(pairs) + len(skipped))
             except BaseException as exc:
                 failure.append(exc)
-                while q.get() is not None:  # drain so the producer never blocks
+                while q2.get() is not None:  # drain so the detect stage never blocks
                     pass
 
-        worker = threading.Thread(target=post, name="tadfuse-postprocess", daemon=True)
-        worker.start()
+        workers = [threading.Thread(target=f, name=f"tadfuse-{f.__name__}", daemon=True) for f in (detect, write)]
+        for w in workers:
+            w.start()
         try:
             for k in range(0, len(todo), window):
                 if failure:
@@ -279,7 +292,8 @@ def stream_detections(
                 q.put(item)
         finally:
             q.put(None)
-            worker.join()
+            for w in workers:
+                w.join()
             bar.close()
         if failure:
             raise failure[0]
