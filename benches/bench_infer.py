@@ -19,6 +19,7 @@ and writing stage alone.
 from __future__ import annotations
 
 import argparse
+import json
 import tempfile
 import time
 from pathlib import Path
@@ -48,9 +49,10 @@ def end_to_end(tmp: Path, feature_dim: int, threads: int) -> None:
 
 
 def stage(tmp: Path, replicas: int, raw_replicas: int, threads: int) -> None:
+    from tadfuse.annotations import activitynet_results
     from tadfuse.config import PostprocessConfig
     from tadfuse.engine.inference import infer_to_file
-    from tadfuse.engine.stream import VideoInfo, stream_detections
+    from tadfuse.engine.stream import VideoInfo, detections_json, stream_detections
     from tadfuse.postprocess import detect_batch
     from tadfuse.reference.released import FACTOR
     from tadfuse.reference.workload import thumos14_test_tcams
@@ -82,6 +84,20 @@ def stage(tmp: Path, replicas: int, raw_replicas: int, threads: int) -> None:
         print(f"round {rnd}: detect_batch alone {n / t_detect:,.0f} videos/s ({rows / n:.1f} detections/video); "
               f"stream to JSON {n / t_stream:,.0f} videos/s ({size:.0f} MiB); stage seconds: "
               + ", ".join(f"{k} {v:.3f}" for k, v in res.seconds.items()))
+    # the JSON text alone, one thread: the previous writer (activitynet_results) vs detections_json
+    few = vids[: 4 * len(names)]
+    dets = dict(zip(few, detect_batch([src[v][0][:, :c] for v in few], [src[v][1][:c] for v in few], pp,
+                                      num_threads=threads)))
+    labels = [json.dumps(x) for x in classes]
+    t0 = time.perf_counter()
+    ref = activitynet_results(dets, classes, snippet_seconds=1 / FACTOR)
+    t_ref = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    texts = {v: detections_json(p, labels, info[v])[0] for v, p in dets.items()}
+    t_new = time.perf_counter() - t0
+    assert all(json.loads(texts[v]) == ref["results"][v] for v in few)  # the same detections
+    print(f"JSON text of {len(few)} videos, 1 thread: activitynet_results {len(few) / t_ref:,.0f} videos/s, "
+          f"detections_json {len(few) / t_new:,.0f} videos/s ({t_ref / t_new:.2f}x)")
     raw = tmp / "raw"
     write_tcam_meta(raw, class_names=classes, background=True, snippet_seconds=1 / FACTOR, producer="bench_infer")
     rv = vids[: raw_replicas * len(names)]
