@@ -168,6 +168,22 @@ def test_resume_refuses_other_settings(tmp_path):
     part.write_text('{"video": 1}\n')
     with pytest.raises(DataFormatError, match="not a tadfuse progress file"):
         infer_to_file(out, from_raw=raw, resume=True)
+    part.write_text('{"tadfuse": 1}\n{"video": "x", "detections": []}\n')
+    with pytest.raises(DataFormatError, match="not a tadfuse progress file"):
+        infer_to_file(out, from_raw=raw, resume=True)
+
+
+@pytest.mark.parametrize("left", [b"", b'{"format": "tadfuse-detec'])
+def test_a_progress_file_killed_before_its_header_is_whole_starts_again(tmp_path, left):
+    raw = tmp_path / "raw"
+    _raw_folder(raw, 5)
+    ref = infer_to_file(tmp_path / "ref.json", from_raw=raw)
+    out = tmp_path / "o.json"
+    partial_path(out).write_bytes(left)
+    assert read_progress(partial_path(out)).end == 0
+    res = infer_to_file(out, from_raw=raw, resume=True)
+    assert res.resumed == 0 and res.videos == 5
+    assert out.read_bytes() == ref.path.read_bytes()
 
 
 def _kill_and_resume(argv: list[str], env: dict[str, str], rng: random.Random, kills: int) -> int:
