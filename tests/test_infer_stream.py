@@ -11,6 +11,7 @@ import random
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -257,3 +258,28 @@ def test_stream_detections_checks_its_arguments(tmp_path):
         stream_detections(tmp_path / "x", [], lambda n: ([], {}), window=0, **kw)
     res = stream_detections(tmp_path / "empty.json", [], lambda n: ([], {}), **kw)
     assert json.loads(res.path.read_text())["results"] == {}
+
+
+@pytest.mark.parametrize(("window", "queue_size"), [(1, 1), (3, 2), (5, 4)])
+def test_the_queues_bound_how_far_the_forward_runs_ahead(tmp_path, window, queue_size):
+    rng = np.random.default_rng(0)
+    vids = [f"v{i:03d}" for i in range(60)]
+    tcams = {v: (rng.random((20, len(CLASSES) + 1)), rng.random(len(CLASSES) + 1)) for v in vids}
+    produced, written, ahead = [0], [0], []
+
+    def outputs(batch):
+        ahead.append(produced[0] - written[0])  # computed but not yet written, before this window
+        produced[0] += len(batch)
+        return [(v, *tcams[v]) for v in batch], {}
+
+    def on_raw(video, tcam, scores):
+        time.sleep(0.002)  # a slow writer: the forward side must wait for it
+        written[0] += 1
+
+    res = stream_detections(tmp_path / "o.jsonl", vids, outputs, class_names=CLASSES,
+                            info={v: VideoInfo(1.0) for v in vids}, postprocess=PostprocessConfig.official(),
+                            provenance={}, fmt="jsonl", window=window, queue_size=queue_size, on_raw=on_raw)
+    assert res.videos == 60 and written[0] == 60
+    # queue 1, the window in detect, queue 2 (one) and the one being written
+    assert max(ahead) <= (queue_size + 3) * window
+    assert max(ahead) >= queue_size * window  # the slow writer did make the forward side wait

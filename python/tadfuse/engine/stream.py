@@ -6,7 +6,7 @@ inference"):
 * the calling thread reads a window of videos (``window`` at most), runs the model over them in
   padded batches (:func:`tadfuse.engine.inference.model_outputs`) or reads their TCAMs from a
   TCAM folder (``--from-raw``), and puts the window on the queue (``queue_size`` windows at most,
-  so memory is bounded by ``(queue_size + 2) · window`` videos whatever the corpus size);
+  so memory is bounded by ``(queue_size + 4) · window`` videos whatever the corpus size);
 * a post-processing thread takes windows off the queue, runs :func:`tadfuse.detect_batch` (the
   Rust core, GIL released, so it overlaps the next forward pass), formats each video's JSON line
   and appends the window to a progress file ``<out>.partial.jsonl`` (flush + fsync per window).
