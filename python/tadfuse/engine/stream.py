@@ -1,15 +1,16 @@
 """Streaming inference: features → model → detections → a crash-safe results file (``tadfuse infer``).
 
-:func:`stream_detections` runs two stages joined by a bounded queue (docs/engine.md, "Streaming
+:func:`stream_detections` runs three stages joined by bounded queues (docs/engine.md, "Streaming
 inference"):
 
 * the calling thread reads a window of videos (``window`` at most), runs the model over them in
   padded batches (:func:`tadfuse.engine.inference.model_outputs`) or reads their TCAMs from a
   TCAM folder (``--from-raw``), and puts the window on the queue (``queue_size`` windows at most,
   so memory is bounded by ``(queue_size + 4) · window`` videos whatever the corpus size);
-* a post-processing thread takes windows off the queue, runs :func:`tadfuse.detect_batch` (the
-  Rust core, GIL released, so it overlaps the next forward pass), formats each video's JSON line
-  and appends the window to a progress file ``<out>.partial.jsonl`` (flush + fsync per window).
+* a detect thread runs :func:`tadfuse.detect_batch` on each window (the Rust core, GIL released,
+  so it overlaps the next forward pass and the formatting of the previous window);
+* a write thread formats each video's JSON line and appends the window to a progress file
+  ``<out>.partial.jsonl`` (flush + fsync per window).
 
 At the end the progress file is rewritten, videos sorted by name, as the final ActivityNet JSON or
 JSON lines file (a temporary file renamed over ``out``), then removed. A run killed at any moment
