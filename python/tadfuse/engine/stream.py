@@ -133,30 +133,31 @@ def read_progress(path: str | os.PathLike[str], header: Mapping[str, Any] | None
     other than ``header`` (when given) or a bad line before the last raises
     :class:`DataFormatError` naming the file."""
     prog = _Progress()
-    with open(path, "rb") as fh:
-        data = fh.read()
-    lines = data.split(b"\n")
     pos = 0
-    for k, raw in enumerate(lines[:-1]):  # the last piece has no newline: torn or empty
-        try:
-            rec = json.loads(raw)
-        except ValueError:
-            raise DataFormatError(f"{path}: line {k + 1} is not JSON (not a tadfuse progress file?)") from None
-        if k == 0:
-            if not isinstance(rec, dict) or rec.get("format") != JSONL_FORMAT:
-                raise DataFormatError(f"{path}: not a tadfuse progress file (no {JSONL_FORMAT} header)")
-            if header is not None and rec.get("tadfuse") != header:
-                raise DataFormatError(f"{path}: written with other settings or inputs; remove it or run without "
-                                      "--resume to start again")
-        elif not isinstance(rec, dict) or not isinstance(rec.get("video"), str):
-            raise DataFormatError(f"{path}: line {k + 1} is not a video record")
-        elif "skipped" in rec:
-            prog.skipped[rec["video"]] = str(rec["skipped"])
-        else:
-            prog.done[rec["video"]] = (pos, len(raw))
-            prog.rows += len(rec.get("detections", ()))
-            prog.clipped += int(rec.get("clipped", 0))
-        pos += len(raw) + 1
+    with open(path, "rb") as fh:  # line by line: memory is the index, not the file
+        for k, line in enumerate(fh):
+            if not line.endswith(b"\n"):
+                break  # the torn last line of a killed writer
+            raw = line[:-1]
+            try:
+                rec = json.loads(raw)
+            except ValueError:
+                raise DataFormatError(f"{path}: line {k + 1} is not JSON (not a tadfuse progress file?)") from None
+            if k == 0:
+                if not isinstance(rec, dict) or rec.get("format") != JSONL_FORMAT:
+                    raise DataFormatError(f"{path}: not a tadfuse progress file (no {JSONL_FORMAT} header)")
+                if header is not None and rec.get("tadfuse") != header:
+                    raise DataFormatError(f"{path}: written with other settings or inputs; remove it or run "
+                                          "without --resume to start again")
+            elif not isinstance(rec, dict) or not isinstance(rec.get("video"), str):
+                raise DataFormatError(f"{path}: line {k + 1} is not a video record")
+            elif "skipped" in rec:
+                prog.skipped[rec["video"]] = str(rec["skipped"])
+            else:
+                prog.done[rec["video"]] = (pos, len(raw))
+                prog.rows += len(rec.get("detections", ()))
+                prog.clipped += int(rec.get("clipped", 0))
+            pos += len(line)
     prog.end = pos  # 0: not even the header line is whole (killed at the start): start again
     return prog
 
