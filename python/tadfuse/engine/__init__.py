@@ -40,12 +40,12 @@ from tadfuse.engine.schedule import (
 )
 
 if TYPE_CHECKING:
-    from tadfuse.engine.inference import Inference, evaluate_inference, infer, model_outputs
+    from tadfuse.engine.inference import Inference, evaluate_inference, infer, infer_to_file, model_outputs
     from tadfuse.engine.run import RunDir
     from tadfuse.engine.trainer import TrainResult, resume, train
 
 _LAZY: dict[str, str] = {
-    **dict.fromkeys(("Inference", "evaluate_inference", "infer", "model_outputs"), "inference"),
+    **dict.fromkeys(("Inference", "evaluate_inference", "infer", "infer_to_file", "model_outputs"), "inference"),
     "RunDir": "run",
     **dict.fromkeys(("TrainResult", "resume", "train"), "trainer"),
 }
@@ -69,6 +69,7 @@ __all__ = [
     "evaluate_inference",
     "evaluates_after",
     "infer",
+    "infer_to_file",
     "label_tcam",
     "label_video_scores",
     "learning_rate",

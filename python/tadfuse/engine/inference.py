@@ -21,9 +21,12 @@ mAP (:mod:`tadfuse.engine.metrics`).
 
 from __future__ import annotations
 
+import math
 import os
-from collections.abc import Iterable, Mapping, Sequence
+import warnings
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -37,7 +40,8 @@ from tadfuse.engine.batching import length_chunks, sorted_by_length
 from tadfuse.engine.loading import check_model_fits, load_data, load_model
 from tadfuse.engine.metrics import ClassificationMAP, classification_map
 from tadfuse.engine.refresh import label_tcam, label_video_scores
-from tadfuse.errors import InvalidArgumentError, InvalidTypeError
+from tadfuse.engine.stream import StreamResult, VideoInfo, stream_detections
+from tadfuse.errors import DataFormatError, DataWarning, InvalidArgumentError, InvalidTypeError
 from tadfuse.evaluation import EvalResult, evaluate
 from tadfuse.models.interface import pad_features, tcam_from_outputs
 from tadfuse.models.released import released_test_outputs
@@ -45,7 +49,8 @@ from tadfuse.models.rskp import RSKP, pseudo_label_mode
 from tadfuse.postprocess import detect_batch
 from tadfuse.proposals import Proposals
 
-__all__ = ["Inference", "default_device", "evaluate_inference", "infer", "model_outputs", "resolve_device"]
+__all__ = ["Inference", "default_device", "evaluate_inference", "infer", "infer_to_file", "model_outputs",
+           "resolve_device"]
 
 
 def default_device() -> torch.device:
@@ -296,3 +301,200 @@ def infer(
             "split": split, "released_test_path": use_released}
     return split_inference(model, loaded.config, ds, ds.split(split), device=dev, released_path=use_released,
                            progress=progress, provenance=prov)
+
+
+# --------------------------------------------------------------------------------------------
+# Streaming to a file (tadfuse infer)
+# --------------------------------------------------------------------------------------------
+
+
+def _folder_features(root: Path, dim: int) -> Callable[[str], np.ndarray]:
+    """Reads ``root/features/<video>.npy`` when asked (nothing is opened at load time, so one
+    corrupt file fails its video only): a finite float (T >= 1, ``dim``) array, else
+    :class:`DataFormatError` naming the file."""
+
+    def read(video: str) -> np.ndarray:
+        path = root / "features" / f"{video}.npy"
+        try:
+            arr = np.load(path, allow_pickle=False)
+        except FileNotFoundError:
+            raise DataFormatError(f"{path}: feature file of video {video!r} not found") from None
+        except Exception as exc:  # truncated, not a .npy, pickled objects, ...
+            raise DataFormatError(f"{path}: not a readable .npy array ({exc})") from None
+        if arr.dtype.kind != "f" or arr.ndim != 2 or arr.shape[0] < 1 or arr.shape[1] != dim:
+            raise DataFormatError(f"{path}: expected float features of shape (T >= 1, {dim}), got {arr.dtype} "
+                                  f"{arr.shape}")
+        if not np.isfinite(arr).all():
+            raise DataFormatError(f"{path}: non-finite feature values")
+        return arr
+
+    return read
+
+
+def _check_classes(model_config: ModelConfig, class_names: Sequence[str] | None, data_names: Sequence[str],
+                   source: str, data: str) -> None:
+    if model_config.num_classes != len(data_names):
+        raise DataFormatError(f"{source}: the model has {model_config.num_classes} classes, {data} has "
+                              f"{len(data_names)}")
+    if class_names is not None and list(class_names) != list(data_names):
+        diff = [(a, b) for a, b in zip(class_names, data_names) if a != b][:3]
+        raise DataFormatError(f"{source}: the model's classes differ from those of {data} "
+                              f"(first differences, model vs data: {diff})")
+
+
+def _skip_or_raise(on_error: str, video: str, exc: DataFormatError, skipped: dict[str, str]) -> None:
+    if on_error == "fail":
+        raise exc
+    warnings.warn(f"video {video!r} skipped: {exc}", DataWarning, stacklevel=2)
+    skipped[video] = str(exc)
+
+
+def _raw_saver(folder: str | os.PathLike[str], class_names: Sequence[str], infos: Mapping[str, VideoInfo],
+               provenance: Mapping[str, Any], resume: bool) -> Callable[[str, np.ndarray, np.ndarray], None]:
+    """Starts the TCAM folder (kept on resume when its classes are these) and returns the writer."""
+    from tadfuse.tcam_io import META_FILE, read_tcam_folder, write_tcam, write_tcam_meta
+
+    timebases = {(i.snippet_seconds, i.offset_seconds) for i in infos.values()}
+    if len(timebases) != 1:
+        raise DataFormatError(f"--save-raw {folder}: the videos have {len(timebases)} different timebases "
+                              f"(snippet seconds, offset); a TCAM folder holds one")
+    (ss, off), = timebases
+    if resume and (Path(folder) / META_FILE).is_file():
+        meta = read_tcam_folder(folder).meta
+        if list(meta.class_names) != list(class_names) or (meta.snippet_seconds, meta.offset_seconds) != (ss, off):
+            raise DataFormatError(f"--save-raw {folder}: holds TCAMs of other classes or another timebase")
+    else:
+        durations = {v: i.duration for v, i in infos.items() if math.isfinite(i.duration)}
+        write_tcam_meta(folder, class_names=list(class_names), background=True, snippet_seconds=ss,
+                        offset_seconds=off, producer="tadfuse infer", provenance={**provenance, "durations": durations})
+    return lambda video, tcam, scores: write_tcam(folder, video, tcam, scores) and None
+
+
+def infer_to_file(
+    out: str | os.PathLike[str],
+    checkpoint: str | os.PathLike[str] | None = None,
+    data: VideoDataset | str | os.PathLike[str] | None = None,
+    *,
+    from_raw: str | os.PathLike[str] | None = None,
+    config: Config | None = None,
+    split: str = "test",
+    preset: str | None = None,
+    config_file: str | None = None,
+    overrides: Iterable[str] | Mapping[str, Any] = (),
+    device: str | torch.device | None = None,
+    released_path: bool | None = None,
+    fmt: str = "json",
+    resume: bool = False,
+    save_raw: str | os.PathLike[str] | None = None,
+    on_error: str = "fail",
+    window: int | None = None,
+    queue_size: int = 4,
+    num_threads: int | None = None,
+    progress: bool | None = None,
+) -> StreamResult:
+    """``tadfuse infer``: the detections of the ``split`` videos of ``data`` from ``checkpoint``
+    streamed to ``out`` (:func:`tadfuse.engine.stream.stream_detections`: forward passes and the
+    post-processing overlap, memory bounded, crash-safe, ``resume`` skips finished videos).
+
+    ``from_raw``: a TCAM folder (``--save-raw`` of an earlier run) instead of a checkpoint and
+    data; the configuration is then ``config`` (default ``official``). ``fmt``: ``"json"``
+    (ActivityNet results) or ``"jsonl"``. ``save_raw``: also write the TCAMs as a TCAM folder.
+    ``on_error``: ``"fail"`` or ``"skip"`` a video whose features (or raw TCAM) cannot be read,
+    with a :class:`DataWarning` naming the file, recorded under ``provenance.skipped_videos``.
+    ``window``: videos per forward window (default: four forward batches). Other arguments as
+    :func:`infer`.
+    """
+    from tadfuse.config import load_config
+    from tadfuse.tcam_io import read_tcam_folder
+
+    if on_error not in ("fail", "skip"):
+        raise InvalidArgumentError(f"`on_error` must be 'fail' or 'skip', got {on_error!r} (CLI: --on-error)")
+    if from_raw is not None:
+        if checkpoint is not None or data is not None or save_raw is not None:
+            raise InvalidArgumentError("from_raw reads TCAMs: give no checkpoint, data or save_raw (CLI: --from-raw)")
+        cfg = config if config is not None else load_config(preset, config_file, overrides)
+        folder = read_tcam_folder(from_raw)
+        meta = folder.meta
+        durations = meta.provenance.get("durations", {})
+        infos = {v: VideoInfo(meta.snippet_seconds, meta.offset_seconds, float(durations.get(v, math.nan)))
+                 for v in folder.videos}
+        names: Sequence[str] = folder.videos
+        class_names: Sequence[str] = meta.class_names
+        inputs: dict[str, Any] = {"command": "tadfuse infer", "from_raw": os.fspath(Path(from_raw).resolve()),
+                                  "raw_provenance": {k: v for k, v in meta.provenance.items() if k != "durations"}}
+
+        def outputs(batch: Sequence[str]) -> Any:
+            pairs, skipped = [], {}
+            for v in batch:
+                try:
+                    t = folder.read(v)
+                except DataFormatError as exc:
+                    _skip_or_raise(on_error, v, exc, skipped)
+                    continue
+                pairs.append((v, t.tcam, t.video_scores))
+            return pairs, skipped
+
+        win = window or 256
+    else:
+        if checkpoint is None or data is None:
+            raise InvalidArgumentError("give a checkpoint and data, or from_raw (CLI: --checkpoint and --data, or "
+                                       "--from-raw)")
+        loaded = load_model(checkpoint, preset=preset, config_file=config_file, overrides=overrides)
+        cfg = loaded.config
+        mcfg = loaded.model.config
+        src = os.fspath(loaded.path)
+        if not isinstance(data, VideoDataset) and (Path(data) / "annotations.json").is_file():
+            from tadfuse.data import load_folders
+
+            root = Path(data)
+            ds = load_folders(None, root / "annotations.json")  # annotations only: features read per video
+            read = _folder_features(root, mcfg.feature_dim)  # type: ignore[attr-defined]
+            ds_source = os.fspath(root)
+        else:
+            ds = load_data(data)
+            check_model_fits(mcfg, loaded.class_names, ds, src)  # type: ignore[arg-type]
+            read = ds.feature
+            ds_source = ds.source
+        _check_classes(mcfg, loaded.class_names, ds.class_names, src, ds_source)  # type: ignore[arg-type]
+        dev = resolve_device(device)
+        model = loaded.model.to(dev)
+        use_released = loaded.kind == "released" if released_path is None else bool(released_path)
+        if use_released and not isinstance(model, RSKP):
+            raise InvalidTypeError("the released test path needs an RSKP model")
+        idx = [int(i) for i in ds.split(split)]
+        if not idx:
+            raise InvalidArgumentError("no videos to run inference on")
+        names = [ds.names[i] for i in idx]
+        class_names = tuple(ds.class_names)
+        infos = {ds.names[i]: VideoInfo(float(ds.snippet_seconds[i]), float(ds.offset_seconds[i]),
+                                        float(ds.durations[i])) for i in idx}
+        inputs = {"command": "tadfuse infer", "checkpoint": os.fspath(loaded.path.resolve()),
+                  "checkpoint_kind": loaded.kind, "data": ds_source, "split": split,
+                  "released_test_path": use_released}
+        batch = cfg.train.forward_batches(dev.type)[1]
+        win = window or 4 * batch
+        preset_arg = _released_preset(cfg)
+
+        def outputs(batch_names: Sequence[str]) -> Any:
+            feats, ok, skipped = [], [], {}
+            for v in batch_names:
+                try:
+                    feats.append(read(v))
+                except DataFormatError as exc:
+                    _skip_or_raise(on_error, v, exc, skipped)
+                    continue
+                ok.append(v)
+            if not feats:
+                return [], skipped
+            if use_released:
+                pairs = [released_test_outputs(model, f, preset_arg) for f in feats]
+            else:
+                pairs = model_outputs(model, feats, cfg.model, purpose="test", batch_videos=batch,
+                                      padding_budget=cfg.train.padding_budget, device=dev)
+            return [(v, t, s) for v, (t, s) in zip(ok, pairs)], skipped
+
+    provenance = {"preset": cfg.preset, "config": cfg.to_dict(), "inputs": inputs}
+    on_raw = _raw_saver(save_raw, class_names, infos, provenance, resume) if save_raw is not None else None
+    return stream_detections(out, sorted(names), outputs, class_names=class_names, info=infos,
+                             postprocess=cfg.postprocess, provenance=provenance, fmt=fmt, resume=resume, window=win,
+                             queue_size=queue_size, num_threads=num_threads, on_raw=on_raw, progress=progress)
