@@ -418,57 +418,84 @@ def train(
         log: called with each epoch's metrics record.
     """
     dev = resolve_device(device)
-    if resume:
-        if out is None:
-            raise InvalidArgumentError("`resume` needs the run folder `out` (CLI: --resume RUN)")
-        if any(v is not None for v in (epochs, seed, checkpoint_every)):
-            raise InvalidArgumentError("a resumed run keeps its configuration: epochs, seed and checkpoint_every "
-                                       "cannot change (CLI: --resume takes no --epochs/--seed/--checkpoint-every)")
-        run = RunDir(out)
-        cfg = run.load_config()
-        if data is None:
-            data = run.info().get("data")
-            if data is None:
-                raise InvalidArgumentError(f"{run.root}: the run was started on an in-memory dataset; pass `data`")
-        ds = load_data(data)
-        check_model_fits(cfg.model, None, ds, str(run.config_path))
-        run.remove_temporaries()
-        if run.last.is_file():
-            ckpt = load_checkpoint(run.last)
-            if ckpt.config != cfg.to_dict():
-                raise DataFormatError(f"{run.last}: its configuration differs from {run.config_path}")
-            check_model_fits(cfg.model, ckpt.class_names, ds, str(run.last))
-            trainer = _Trainer(cfg, ds, dev, run, progress, log)
-            trainer.model.load_state_dict(ckpt.state_dict)
-            trainer.load_state(ckpt.extra_state["train_state"], str(run.last))
-            trainer.history = run.truncate_metrics(trainer.next_epoch - 1)
-        else:  # killed before its first checkpoint: start again
-            run.truncate_metrics(-1)
-            seed_everything(cfg.train.seed)
-            trainer = _Trainer(cfg, ds, dev, run, progress, log)
-    else:
-        cfg = _resolve_config(config)
-        changes = {k: v for k, v in (("epochs", epochs), ("seed", seed), ("checkpoint_every", checkpoint_every))
-                   if v is not None}
-        if changes:
-            try:
-                cfg = dataclasses.replace(cfg, train=cfg.train.replace(**changes))
-            except ConfigError as exc:
-                raise ConfigError(f"{exc} (CLI: --{next(iter(changes)).replace('_', '-')})") from None
-        ds = load_data(data) if data is not None else None
-        if ds is None:
-            raise InvalidArgumentError("`data` is required (CLI: --data)")
-        cfg = fit_dimensions(cfg, {name: getattr(ds, name) for name in DATA_DIMENSIONS}, ds.source)
-        run = None
-        if out is not None:
-            run = RunDir(out)
-            from tadfuse._core import __version__
+    from tadfuse.engine import distributed
 
-            run.create(cfg, {"data": str(Path(ds.source).resolve()) if Path(ds.source).exists() else None,
-                             "tadfuse_version": __version__, "torch_version": str(torch.__version__),
-                             "device": str(dev), "python": sys.version.split()[0]})
+    if distributed.launched():  # under torchrun: one rank of a data-parallel run
+        if resume:
+            raise InvalidArgumentError("resuming under torchrun is not supported yet: resume the run in one process")
+        with distributed.process_group(dev) as (ctx, dev):
+            return _train_new(config, data, out, epochs, seed, checkpoint_every, dev, progress, log, ctx)
+    if not resume:
+        return _train_new(config, data, out, epochs, seed, checkpoint_every, dev, progress, log, None)
+    if out is None:
+        raise InvalidArgumentError("`resume` needs the run folder `out` (CLI: --resume RUN)")
+    if any(v is not None for v in (epochs, seed, checkpoint_every)):
+        raise InvalidArgumentError("a resumed run keeps its configuration: epochs, seed and checkpoint_every "
+                                   "cannot change (CLI: --resume takes no --epochs/--seed/--checkpoint-every)")
+    run = RunDir(out)
+    cfg = run.load_config()
+    if data is None:
+        data = run.info().get("data")
+        if data is None:
+            raise InvalidArgumentError(f"{run.root}: the run was started on an in-memory dataset; pass `data`")
+    ds = load_data(data)
+    check_model_fits(cfg.model, None, ds, str(run.config_path))
+    run.remove_temporaries()
+    if run.last.is_file():
+        ckpt = load_checkpoint(run.last)
+        if ckpt.config != cfg.to_dict():
+            raise DataFormatError(f"{run.last}: its configuration differs from {run.config_path}")
+        check_model_fits(cfg.model, ckpt.class_names, ds, str(run.last))
+        trainer = _Trainer(cfg, ds, dev, run, progress, log)
+        trainer.model.load_state_dict(ckpt.state_dict)
+        trainer.load_state(ckpt.extra_state["train_state"], str(run.last))
+        trainer.history = run.truncate_metrics(trainer.next_epoch - 1)
+    else:  # killed before its first checkpoint: start again
+        run.truncate_metrics(-1)
         seed_everything(cfg.train.seed)
         trainer = _Trainer(cfg, ds, dev, run, progress, log)
+    trainer.run_epochs()
+    return trainer.result()
+
+
+def _train_new(config: Config | str | None, data: VideoDataset | str | os.PathLike[str] | None,
+               out: str | os.PathLike[str] | None, epochs: int | None, seed: int | None, checkpoint_every: int | None,
+               dev: torch.device, progress: bool | None, log: Callable[[dict[str, Any]], None] | None,
+               ctx: Any) -> TrainResult:
+    """A new run (:func:`train` without ``resume``); ``ctx``: this rank's
+    :class:`tadfuse.engine.distributed.DistContext` under torchrun, else None."""
+    cfg = _resolve_config(config)
+    changes = {k: v for k, v in (("epochs", epochs), ("seed", seed), ("checkpoint_every", checkpoint_every))
+               if v is not None}
+    if changes:
+        try:
+            cfg = dataclasses.replace(cfg, train=cfg.train.replace(**changes))
+        except ConfigError as exc:
+            raise ConfigError(f"{exc} (CLI: --{next(iter(changes)).replace('_', '-')})") from None
+    ds = load_data(data) if data is not None else None
+    if ds is None:
+        raise InvalidArgumentError("`data` is required (CLI: --data)")
+    cfg = fit_dimensions(cfg, {name: getattr(ds, name) for name in DATA_DIMENSIONS}, ds.source)
+    run = None
+    if out is not None:
+        run = RunDir(out)
+        from tadfuse._core import __version__
+
+        if ctx is None or ctx.main:
+            run.create(cfg, {"data": str(Path(ds.source).resolve()) if Path(ds.source).exists() else None,
+                         "tadfuse_version": __version__, "torch_version": str(torch.__version__),
+                         "device": str(dev), "python": sys.version.split()[0],
+                         **({} if ctx is None else {"world_size": ctx.world_size, "backend": ctx.backend})})
+    seed_everything(cfg.train.seed)
+    if ctx is None:
+        trainer = _Trainer(cfg, ds, dev, run, progress, log)
+    else:
+        import torch.distributed as dist
+
+        from tadfuse.engine.distributed import DistributedTrainer
+
+        dist.barrier()  # the run folder exists before any rank goes on
+        trainer = DistributedTrainer(ctx, cfg, ds, dev, run, progress, log)
     trainer.run_epochs()
     return trainer.result()
 
