@@ -3,6 +3,7 @@ detections and the written JSON equal the local :func:`tadfuse.engine.infer` run
 
 from __future__ import annotations
 
+import argparse
 import json
 from pathlib import Path
 
@@ -78,3 +79,26 @@ def test_bad_arguments(trained, ray_local, tmp_path: Path) -> None:
         infer_ray(run, tmp_path / "missing")
     with pytest.raises(InvalidArgumentError, match="num_gpus"):
         infer_ray(run, data, num_gpus=1)  # the local instance has no GPU
+
+
+def test_cli_hook_writes_the_infer_json(trained, ray_local, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from tadfuse.cli._ray import run_ray
+    from tadfuse.cli.infer import run as run_local
+
+    run, data = trained
+    common = dict(checkpoint=str(run), data=str(data), split="test", preset=None, config=None,
+                  set=["postprocess.method=nms"], postprocess=None, save_raw=None, device=None)
+    assert run_ray(argparse.Namespace(**common, out=str(tmp_path / "ray.json"))) == 0
+    assert "model actor" in capsys.readouterr().out
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # the actors' thread count, for the same float sums
+    try:
+        assert run_local(argparse.Namespace(**{**common, "device": "cpu"}, out=str(tmp_path / "local.json"))) == 0
+    finally:
+        torch.set_num_threads(threads)
+    a, b = (json.loads((tmp_path / f).read_text()) for f in ("ray.json", "local.json"))
+    assert a["results"] == b["results"] and a["tadfuse"]["snippet_seconds"] == b["tadfuse"]["snippet_seconds"]
+    with pytest.raises(InvalidArgumentError, match="--save-raw"):
+        run_ray(argparse.Namespace(**{**common, "save_raw": str(tmp_path / "raw")}, out=str(tmp_path / "x.json")))
+    with pytest.raises(InvalidArgumentError, match="--device"):
+        run_ray(argparse.Namespace(**{**common, "device": "cpu"}, out=str(tmp_path / "x.json")))
