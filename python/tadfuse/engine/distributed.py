@@ -1,9 +1,9 @@
 """Data-parallel training over processes started by ``torchrun`` (gloo on the CPU, NCCL on CUDA).
 
 ``torchrun --standalone --nproc-per-node N -m tadfuse train ...`` runs :func:`tadfuse.engine.train`
-in N processes; :func:`launched` sees torchrun's environment and the trainer becomes a
-:class:`DistributedTrainer`. The run is the one-process run of the same configuration, with the
-work of each step shared (docs/scale-out.md, "Data-parallel training"):
+in N processes; :func:`launched` sees torchrun's environment and the trainer gets the
+:class:`DataParallel` overrides (``tadfuse.engine.trainer``'s data-parallel trainer). The run is
+the one-process run of the same configuration, with the work of each step shared (docs/scale-out.md, "Data-parallel training"):
 
 * **Steps.** The videos of an optimiser step (``train.videos_per_step``, the global batch) are
   dealt to the ranks round robin in visiting order (rank ``r`` takes positions ``r, r+N, ...``).
@@ -48,12 +48,11 @@ from tadfuse.engine.inference import model_outputs
 from tadfuse.engine.losses import training_losses
 from tadfuse.engine.refresh import RefreshTimings, refresh_labels
 from tadfuse.engine.schedule import EpochPlan
-from tadfuse.engine.trainer import LOSS_TERMS, _Trainer
 from tadfuse.errors import InvalidArgumentError
 from tadfuse.linpro import LinproStats
 from tadfuse.models.interface import pad_features
 
-__all__ = ["DistContext", "DistributedTrainer", "VideoSeededDropout", "dropout_seed", "launched", "process_group"]
+__all__ = ["DataParallel", "DistContext", "VideoSeededDropout", "dropout_seed", "launched", "process_group"]
 
 #: Purposes of a dropout draw (the second key of :func:`dropout_seed`).
 TRAIN_DRAW, LABEL_DRAW = 1, 2
@@ -155,12 +154,35 @@ def _gather(obj: Any, world: int) -> list[Any]:
     return out
 
 
-class DistributedTrainer(_Trainer):
-    """The trainer of one rank (module docstring). Same arguments as the one-process trainer,
-    after the :class:`DistContext`; ranks other than 0 write nothing and log nothing."""
+class DataParallel:
+    """The overrides that make the one-process trainer one rank of a data-parallel run (module
+    docstring), mixed in before it (``class T(DataParallel, _Trainer)``): the constructor takes
+    the :class:`DistContext` before the trainer's arguments; ranks other than 0 write nothing and
+    log nothing. The trainer class provides ``loss_terms``, the logged loss terms."""
+
+    loss_terms: tuple[str, ...]
+    # the trainer's state, which the overrides use
+    config: Any
+    data: Any
+    device: torch.device
+    model: Any
+    bank: Any
+    store: Any
+    optimizer: Any
+    run: Any
+    log: Any
+    progress: bool | None
+    train_idx: list[int]
+    names: list[str]
+    lengths: list[int]
+    labels: np.ndarray
+    pending: int
+    batch: int
+    inference_batch: int
+    refresh_timings: RefreshTimings
 
     def __init__(self, ctx: DistContext, *args: Any) -> None:
-        super().__init__(*args)
+        super().__init__(*args)  # type: ignore[call-arg]
         self.ctx = ctx
         self.checkpointing = self.run is not None
         if not ctx.main:
@@ -283,7 +305,7 @@ class DistributedTrainer(_Trainer):
             terms = training_losses(out.main, out.walk, labels, plan.weights, memory=memory, mask=out.mask,
                                     distillation_targets=targets, distillation_o_coef=cfg.delta.o_coef, train=cfg.train)
             terms["total"].backward()
-            for k in LOSS_TERMS:
+            for k in self.loss_terms:
                 sums[k] += float(terms[k].detach())
 
     @torch.no_grad()
@@ -318,7 +340,7 @@ class DistributedTrainer(_Trainer):
             room = cfg.videos_per_step - (self.pending if not steps else 0)
             steps.append(order[i:i + room])
             i += room
-        sums = dict.fromkeys(LOSS_TERMS, 0.0)
+        sums = dict.fromkeys(self.loss_terms, 0.0)
         for videos in steps:
             self._step_share(videos, plan, sums)
             self.pending += len(videos)
@@ -326,11 +348,11 @@ class DistributedTrainer(_Trainer):
                 self._optimizer_step()
         if self.pending and not cfg.steps_span_epochs:
             self._optimizer_step()
-        total = torch.tensor([sums[k] for k in LOSS_TERMS], dtype=torch.float64)
+        total = torch.tensor([sums[k] for k in self.loss_terms], dtype=torch.float64)
         if self.ctx.backend == "nccl":
             total = total.to(self.device)
         dist.all_reduce(total)
-        sums = dict(zip(LOSS_TERMS, total.cpu().tolist()))
+        sums = dict(zip(self.loss_terms, total.cpu().tolist()))
         if not np.isfinite(sums["total"]):
             raise FloatingPointError(f"training diverged: the loss of epoch {plan.epoch} is {sums['total']} "
                                      f"(learning rate {plan.learning_rate})")

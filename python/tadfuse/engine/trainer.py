@@ -49,6 +49,7 @@ from tqdm import tqdm
 from tadfuse.config import Config, get_preset
 from tadfuse.data import VideoDataset
 from tadfuse.delta import DeltaLabelStore
+from tadfuse.engine import distributed
 from tadfuse.engine.batching import epoch_order, length_chunks, sample_indices, sorted_by_length
 from tadfuse.engine.inference import evaluate_inference, evaluation_record, model_outputs, resolve_device, split_inference
 from tadfuse.engine.loading import DATA_DIMENSIONS, check_model_fits, fit_dimensions, load_data
@@ -377,6 +378,12 @@ class _Trainer:
                            None if self.run is None else self.run.root, self.refresh_timings)
 
 
+class _DataParallelTrainer(distributed.DataParallel, _Trainer):
+    """One rank of a run under torchrun (:mod:`tadfuse.engine.distributed`)."""
+
+    loss_terms = LOSS_TERMS
+
+
 def _resolve_config(config: Config | str | None) -> Config:
     if config is None:
         return get_preset("official")
@@ -418,8 +425,6 @@ def train(
         log: called with each epoch's metrics record.
     """
     dev = resolve_device(device)
-    from tadfuse.engine import distributed
-
     if distributed.launched():  # under torchrun: one rank of a data-parallel run
         if resume:
             raise InvalidArgumentError("resuming under torchrun is not supported yet: resume the run in one process")
@@ -490,12 +495,8 @@ def _train_new(config: Config | str | None, data: VideoDataset | str | os.PathLi
     if ctx is None:
         trainer = _Trainer(cfg, ds, dev, run, progress, log)
     else:
-        import torch.distributed as dist
-
-        from tadfuse.engine.distributed import DistributedTrainer
-
-        dist.barrier()  # the run folder exists before any rank goes on
-        trainer = DistributedTrainer(ctx, cfg, ds, dev, run, progress, log)
+        torch.distributed.barrier()  # the run folder exists before any rank goes on
+        trainer = _DataParallelTrainer(ctx, cfg, ds, dev, run, progress, log)
     trainer.run_epochs()
     return trainer.result()
 
