@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -108,15 +109,8 @@ def test_two_ranks_match_one_rank(tiny: Path, tmp_path: Path, one_rank) -> None:
     """torchrun, 2 CPU processes on gloo, through ``tadfuse train``, against a 1-process run."""
     cfg_file = _config_file(tmp_path, batch=2, dropout=0.5, label_dropout="true")
     run = tmp_path / "run2"
-    env = {k: v for k, v in os.environ.items() if k not in ("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR",
-                                                            "MASTER_PORT")}
-    env.update(PYTHONPATH=str(ROOT / "python"), OMP_NUM_THREADS="1")
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--nnodes", "1", "--nproc-per-node", "2",
-           "--master-addr", "127.0.0.1", "--master-port", str(_free_port()), "-m", "tadfuse", "train",
-           "--data", str(tiny), "--out", str(run), "--preset", "demo", "--config", str(cfg_file), "--device", "cpu"]
-    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=240)
-    assert proc.returncode == 0, proc.stderr[-4000:]
-    two = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    _torchrun(2, "--data", str(tiny), "--out", str(run), "--preset", "demo", "--config", str(cfg_file), "--device", "cpu")
+    two = _metrics(run)
     assert json.loads((run / "run.json").read_text())["world_size"] == 2
 
     one = train(load_config("demo", cfg_file), tiny, progress=False)
@@ -129,6 +123,44 @@ def test_two_ranks_match_one_rank(tiny: Path, tmp_path: Path, one_rank) -> None:
     weights = torch.load(run / "checkpoints" / "last.pt", map_location="cpu", weights_only=True)["state_dict"]
     for k, a in one.model.state_dict().items():
         np.testing.assert_allclose(weights[k].numpy(), a.numpy(), rtol=1e-3, atol=1e-5, err_msg=k)
+
+
+    # Resumed under torchrun from the checkpoint after epoch 3 (an open step: 30 videos, 7 per
+    # step), the run ends as the uninterrupted one.
+    again = tmp_path / "resumed"
+    shutil.copytree(run, again)
+    shutil.copyfile(again / "checkpoints" / "epoch_0003.pt", again / "checkpoints" / "last.pt")
+    assert torch.load(again / "checkpoints" / "last.pt", weights_only=True)["extra_state"]["train_state"]["pending_videos"]
+    _torchrun(2, "--resume", str(again), "--device", "cpu")
+    assert _strip(_metrics(again)) == _strip(two)
+    resumed = torch.load(again / "checkpoints" / "last.pt", map_location="cpu", weights_only=True)["state_dict"]
+    for k, a in weights.items():
+        assert torch.equal(resumed[k], a), k
+
+
+def _torchrun(n: int, *args: str) -> None:
+    env = {k: v for k, v in os.environ.items() if k not in ("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR",
+                                                            "MASTER_PORT")}
+    env.update(PYTHONPATH=str(ROOT / "python"), OMP_NUM_THREADS="1")
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--nnodes", "1", "--nproc-per-node", str(n),
+           "--master-addr", "127.0.0.1", "--master-port", str(_free_port()), "-m", "tadfuse", "train", *args]
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=240)
+    assert proc.returncode == 0, proc.stderr[-4000:]
+
+
+def _metrics(run: Path) -> list[dict]:
+    return [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+
+
+def _strip(records: list[dict]) -> list[dict]:
+    """The records without timings (the refresh's ``*_s`` fields and ``time_s``)."""
+    out = []
+    for r in records:
+        r = {k: v for k, v in r.items() if k != "time_s"}
+        if "refresh" in r:
+            r["refresh"] = {k: v for k, v in r["refresh"].items() if not k.endswith("_s")}
+        out.append(r)
+    return out
 
 
 def test_seeded_dropout_is_per_video() -> None:
@@ -169,6 +201,3 @@ def test_bad_environment_names_the_variable(monkeypatch: pytest.MonkeyPatch) -> 
         pass
 
 
-def test_resume_under_torchrun_is_refused(tiny: Path, tmp_path: Path, one_rank) -> None:
-    with pytest.raises(InvalidArgumentError, match="torchrun"):
-        train(None, tiny, tmp_path / "run", resume=True)

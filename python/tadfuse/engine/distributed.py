@@ -192,6 +192,13 @@ class DataParallel:
             for t in self.model.state_dict().values():
                 dist.broadcast(t, 0)
 
+    def load_state(self, state: Any, source: str) -> None:
+        super().load_state(state, source)  # type: ignore[misc]
+        if not self.ctx.main:  # rank 0 alone carries the open step's saved gradient sum
+            for p in self.model.parameters():
+                if p.grad is not None:
+                    p.grad.zero_()
+
     def _seed_rows(self, positions: list[int], lengths: list[int], purpose: int, epoch: int) -> None:
         assert isinstance(self.model.dropout, VideoSeededDropout)
         s = self.config.train.seed

@@ -426,12 +426,21 @@ def train(
     """
     dev = resolve_device(device)
     if distributed.launched():  # under torchrun: one rank of a data-parallel run
-        if resume:
-            raise InvalidArgumentError("resuming under torchrun is not supported yet: resume the run in one process")
         with distributed.process_group(dev) as (ctx, dev):
+            if resume:
+                return _resume(data, out, epochs, seed, checkpoint_every, dev, progress, log, ctx)
             return _train_new(config, data, out, epochs, seed, checkpoint_every, dev, progress, log, ctx)
     if not resume:
         return _train_new(config, data, out, epochs, seed, checkpoint_every, dev, progress, log, None)
+    return _resume(data, out, epochs, seed, checkpoint_every, dev, progress, log, None)
+
+
+def _resume(data: VideoDataset | str | os.PathLike[str] | None, out: str | os.PathLike[str] | None,
+            epochs: int | None, seed: int | None, checkpoint_every: int | None, dev: torch.device,
+            progress: bool | None, log: Callable[[dict[str, Any]], None] | None, ctx: Any) -> TrainResult:
+    """:func:`train` with ``resume``; ``ctx`` as for :func:`_train_new` (rank 0 alone rewrites
+    the run folder, the other ranks read it after)."""
+    main = ctx is None or ctx.main
     if out is None:
         raise InvalidArgumentError("`resume` needs the run folder `out` (CLI: --resume RUN)")
     if any(v is not None for v in (epochs, seed, checkpoint_every)):
@@ -445,20 +454,26 @@ def train(
             raise InvalidArgumentError(f"{run.root}: the run was started on an in-memory dataset; pass `data`")
     ds = load_data(data)
     check_model_fits(cfg.model, None, ds, str(run.config_path))
-    run.remove_temporaries()
+    if main:
+        run.remove_temporaries()
+    make = _Trainer if ctx is None else lambda *a: _DataParallelTrainer(ctx, *a)
     if run.last.is_file():
         ckpt = load_checkpoint(run.last)
         if ckpt.config != cfg.to_dict():
             raise DataFormatError(f"{run.last}: its configuration differs from {run.config_path}")
         check_model_fits(cfg.model, ckpt.class_names, ds, str(run.last))
-        trainer = _Trainer(cfg, ds, dev, run, progress, log)
+        trainer = make(cfg, ds, dev, run, progress, log)
         trainer.model.load_state_dict(ckpt.state_dict)
         trainer.load_state(ckpt.extra_state["train_state"], str(run.last))
-        trainer.history = run.truncate_metrics(trainer.next_epoch - 1)
+        history = run.truncate_metrics(trainer.next_epoch - 1) if main else []
     else:  # killed before its first checkpoint: start again
-        run.truncate_metrics(-1)
+        history = run.truncate_metrics(-1) if main else []
         seed_everything(cfg.train.seed)
-        trainer = _Trainer(cfg, ds, dev, run, progress, log)
+        trainer = make(cfg, ds, dev, run, progress, log)
+    if ctx is not None:
+        torch.distributed.barrier()  # rank 0 has rewritten metrics.jsonl
+        history = history if main else [r for r in run.read_metrics() if r["epoch"] < trainer.next_epoch]
+    trainer.history = history
     trainer.run_epochs()
     return trainer.result()
 
