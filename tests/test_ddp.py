@@ -109,7 +109,9 @@ def test_two_ranks_match_one_rank(tiny: Path, tmp_path: Path, one_rank) -> None:
     """torchrun, 2 CPU processes on gloo, through ``tadfuse train``, against a 1-process run."""
     cfg_file = _config_file(tmp_path, batch=2, dropout=0.5, label_dropout="true")
     run = tmp_path / "run2"
-    _torchrun(2, "--data", str(tiny), "--out", str(run), "--preset", "demo", "--config", str(cfg_file), "--device", "cpu")
+    out = _torchrun(2, "--data", str(tiny), "--out", str(run), "--preset", "demo", "--config", str(cfg_file),
+                    "--device", "cpu")
+    assert out.count(f"run {run}: 6 epochs recorded") == 2  # each rank's summary names the run
     two = _metrics(run)
     assert json.loads((run / "run.json").read_text())["world_size"] == 2
 
@@ -146,7 +148,7 @@ def test_two_ranks_match_one_rank(tiny: Path, tmp_path: Path, one_rank) -> None:
         np.testing.assert_allclose(a.numpy(), weights[k].numpy(), rtol=1e-3, atol=1e-5, err_msg=k)
 
 
-def _torchrun(n: int, *args: str) -> None:
+def _torchrun(n: int, *args: str) -> str:
     env = {k: v for k, v in os.environ.items() if k not in ("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR",
                                                             "MASTER_PORT")}
     env.update(PYTHONPATH=str(ROOT / "python"), OMP_NUM_THREADS="1")
@@ -154,6 +156,7 @@ def _torchrun(n: int, *args: str) -> None:
            "--master-addr", "127.0.0.1", "--master-port", str(_free_port()), "-m", "tadfuse", "train", *args]
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=240)
     assert proc.returncode == 0, proc.stderr[-4000:]
+    return proc.stdout
 
 
 def _metrics(run: Path) -> list[dict]:

@@ -185,6 +185,7 @@ class DataParallel:
         super().__init__(*args)  # type: ignore[call-arg]
         self.ctx = ctx
         self.checkpointing = self.run is not None
+        self.run_root = None if self.run is None else self.run.root
         if not ctx.main:
             self.run, self.log, self.progress = None, None, False
         self.model.dropout = VideoSeededDropout(self.config.model.dropout)
@@ -385,4 +386,6 @@ class DataParallel:
 
     def result(self) -> Any:
         self.model.dropout = nn.Dropout(self.config.model.dropout)
-        return super().result()
+        result = super().result()  # type: ignore[misc]
+        result.run_dir = self.run_root  # every rank's result names the run folder
+        return result

@@ -202,7 +202,8 @@ def infer_ray(
             ray.data.from_items([{"index": i} for i in indices])
             .map_batches(_read_features, fn_kwargs={"data": source}, batch_size=batch_size, batch_format="numpy")
             .map_batches(TCAMPredictor, fn_constructor_kwargs={
-                "checkpoint": os.fspath(checkpoint), "preset": preset, "config_file": config_file,
+                "checkpoint": os.fspath(Path(checkpoint).resolve()), "preset": preset,
+                "config_file": None if config_file is None else os.fspath(Path(config_file).resolve()),
                 "overrides": overrides if isinstance(overrides, dict) else list(overrides), "device": device,
                 "released_path": use_released}, batch_size=batch_size, batch_format="numpy",
                 compute=ray.data.ActorPoolStrategy(size=actors), num_gpus=gpus, num_cpus=1)
