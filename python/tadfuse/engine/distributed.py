@@ -42,6 +42,7 @@ import numpy as np
 import torch
 import torch.distributed as dist
 from torch import nn
+from tqdm import tqdm
 
 from tadfuse.engine.batching import epoch_order, length_chunks, sorted_by_length
 from tadfuse.engine.inference import model_outputs
@@ -349,11 +350,17 @@ class DataParallel:
             steps.append(order[i:i + room])
             i += room
         sums = dict.fromkeys(self.loss_terms, 0.0)
-        for videos in steps:
-            self._step_share(videos, plan, sums)
-            self.pending += len(videos)
-            if self.pending == cfg.videos_per_step:
-                self._optimizer_step()
+        bar = tqdm(total=len(order), desc=f"epoch {plan.epoch}", unit="video", leave=False,
+                   disable=not self.progress if self.progress is not None else None)
+        try:
+            for videos in steps:
+                self._step_share(videos, plan, sums)
+                self.pending += len(videos)
+                if self.pending == cfg.videos_per_step:
+                    self._optimizer_step()
+                bar.update(len(videos))  # the whole step's videos, all ranks together
+        finally:
+            bar.close()
         if self.pending and not cfg.steps_span_epochs:
             self._optimizer_step()
         total = torch.tensor([sums[k] for k in self.loss_terms], dtype=torch.float64)

@@ -27,6 +27,9 @@ Seeds: ``train.seed`` seeds Python's ``random``, NumPy's global generator and to
 and snippet samples are pure functions of the seed and the epoch; the dropout masks come from
 torch's generator, whose state every checkpoint saves. So a run resumed from any checkpoint ends
 with the same weights as an uninterrupted one (bit for bit on CPU with deterministic algorithms).
+
+Under ``torchrun`` :func:`train` runs one rank of a data-parallel run (:mod:`tadfuse.engine.distributed`,
+docs/scale-out.md, "Data-parallel training").
 """
 
 from __future__ import annotations
