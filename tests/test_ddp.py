@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import tadfuse
 
 torch = pytest.importorskip("torch")
 
@@ -24,8 +25,6 @@ from tadfuse.demo import demo_dataset  # noqa: E402
 from tadfuse.engine import train  # noqa: E402
 from tadfuse.engine.distributed import VideoSeededDropout, dropout_seed, launched, process_group  # noqa: E402
 from tadfuse.errors import InvalidArgumentError  # noqa: E402
-
-ROOT = Path(__file__).resolve().parents[1]
 
 #: Memory warm-up after epoch 1 (the bank on from epoch 2), refreshes at 2 and 4 (pseudo labels
 #: with dropout active), distillation from 3; 7 videos per step over 10 training videos: steps
@@ -151,7 +150,8 @@ def test_two_ranks_match_one_rank(tiny: Path, tmp_path: Path, one_rank) -> None:
 def _torchrun(n: int, *args: str) -> str:
     env = {k: v for k, v in os.environ.items() if k not in ("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR",
                                                             "MASTER_PORT")}
-    env.update(PYTHONPATH=str(ROOT / "python"), OMP_NUM_THREADS="1")
+    # the tadfuse these tests import (installed wheel or source tree), compiled extension included
+    env.update(PYTHONPATH=str(Path(tadfuse.__file__).resolve().parents[1]), OMP_NUM_THREADS="1")
     cmd = [sys.executable, "-m", "torch.distributed.run", "--nnodes", "1", "--nproc-per-node", str(n),
            "--master-addr", "127.0.0.1", "--master-port", str(_free_port()), "-m", "tadfuse", "train", *args]
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=240)
