@@ -27,6 +27,9 @@ Seeds: ``train.seed`` seeds Python's ``random``, NumPy's global generator and to
 and snippet samples are pure functions of the seed and the epoch; the dropout masks come from
 torch's generator, whose state every checkpoint saves. So a run resumed from any checkpoint ends
 with the same weights as an uninterrupted one (bit for bit on CPU with deterministic algorithms).
+
+Under ``torchrun`` :func:`train` runs one rank of a data-parallel run (:mod:`tadfuse.engine.distributed`,
+docs/scale-out.md, "Data-parallel training").
 """
 
 from __future__ import annotations
@@ -49,6 +52,7 @@ from tqdm import tqdm
 from tadfuse.config import Config, get_preset
 from tadfuse.data import VideoDataset
 from tadfuse.delta import DeltaLabelStore
+from tadfuse.engine import distributed
 from tadfuse.engine.batching import epoch_order, length_chunks, sample_indices, sorted_by_length
 from tadfuse.engine.inference import evaluate_inference, evaluation_record, model_outputs, resolve_device, split_inference
 from tadfuse.engine.loading import DATA_DIMENSIONS, check_model_fits, fit_dimensions, load_data
@@ -377,6 +381,12 @@ class _Trainer:
                            None if self.run is None else self.run.root, self.refresh_timings)
 
 
+class _DataParallelTrainer(distributed.DataParallel, _Trainer):
+    """One rank of a run under torchrun (:mod:`tadfuse.engine.distributed`)."""
+
+    loss_terms = LOSS_TERMS
+
+
 def _resolve_config(config: Config | str | None) -> Config:
     if config is None:
         return get_preset("official")
@@ -418,57 +428,93 @@ def train(
         log: called with each epoch's metrics record.
     """
     dev = resolve_device(device)
-    if resume:
-        if out is None:
-            raise InvalidArgumentError("`resume` needs the run folder `out` (CLI: --resume RUN)")
-        if any(v is not None for v in (epochs, seed, checkpoint_every)):
-            raise InvalidArgumentError("a resumed run keeps its configuration: epochs, seed and checkpoint_every "
-                                       "cannot change (CLI: --resume takes no --epochs/--seed/--checkpoint-every)")
-        run = RunDir(out)
-        cfg = run.load_config()
-        if data is None:
-            data = run.info().get("data")
-            if data is None:
-                raise InvalidArgumentError(f"{run.root}: the run was started on an in-memory dataset; pass `data`")
-        ds = load_data(data)
-        check_model_fits(cfg.model, None, ds, str(run.config_path))
-        run.remove_temporaries()
-        if run.last.is_file():
-            ckpt = load_checkpoint(run.last)
-            if ckpt.config != cfg.to_dict():
-                raise DataFormatError(f"{run.last}: its configuration differs from {run.config_path}")
-            check_model_fits(cfg.model, ckpt.class_names, ds, str(run.last))
-            trainer = _Trainer(cfg, ds, dev, run, progress, log)
-            trainer.model.load_state_dict(ckpt.state_dict)
-            trainer.load_state(ckpt.extra_state["train_state"], str(run.last))
-            trainer.history = run.truncate_metrics(trainer.next_epoch - 1)
-        else:  # killed before its first checkpoint: start again
-            run.truncate_metrics(-1)
-            seed_everything(cfg.train.seed)
-            trainer = _Trainer(cfg, ds, dev, run, progress, log)
-    else:
-        cfg = _resolve_config(config)
-        changes = {k: v for k, v in (("epochs", epochs), ("seed", seed), ("checkpoint_every", checkpoint_every))
-                   if v is not None}
-        if changes:
-            try:
-                cfg = dataclasses.replace(cfg, train=cfg.train.replace(**changes))
-            except ConfigError as exc:
-                raise ConfigError(f"{exc} (CLI: --{next(iter(changes)).replace('_', '-')})") from None
-        ds = load_data(data) if data is not None else None
-        if ds is None:
-            raise InvalidArgumentError("`data` is required (CLI: --data)")
-        cfg = fit_dimensions(cfg, {name: getattr(ds, name) for name in DATA_DIMENSIONS}, ds.source)
-        run = None
-        if out is not None:
-            run = RunDir(out)
-            from tadfuse._core import __version__
+    if distributed.launched():  # under torchrun: one rank of a data-parallel run
+        with distributed.process_group(dev) as (ctx, dev):
+            if resume:
+                return _resume(data, out, epochs, seed, checkpoint_every, dev, progress, log, ctx)
+            return _train_new(config, data, out, epochs, seed, checkpoint_every, dev, progress, log, ctx)
+    if not resume:
+        return _train_new(config, data, out, epochs, seed, checkpoint_every, dev, progress, log, None)
+    return _resume(data, out, epochs, seed, checkpoint_every, dev, progress, log, None)
 
-            run.create(cfg, {"data": str(Path(ds.source).resolve()) if Path(ds.source).exists() else None,
-                             "tadfuse_version": __version__, "torch_version": str(torch.__version__),
-                             "device": str(dev), "python": sys.version.split()[0]})
+
+def _resume(data: VideoDataset | str | os.PathLike[str] | None, out: str | os.PathLike[str] | None,
+            epochs: int | None, seed: int | None, checkpoint_every: int | None, dev: torch.device,
+            progress: bool | None, log: Callable[[dict[str, Any]], None] | None, ctx: Any) -> TrainResult:
+    """:func:`train` with ``resume``; ``ctx`` as for :func:`_train_new` (rank 0 alone rewrites
+    the run folder, the other ranks read it after)."""
+    main = ctx is None or ctx.main
+    if out is None:
+        raise InvalidArgumentError("`resume` needs the run folder `out` (CLI: --resume RUN)")
+    if any(v is not None for v in (epochs, seed, checkpoint_every)):
+        raise InvalidArgumentError("a resumed run keeps its configuration: epochs, seed and checkpoint_every "
+                                   "cannot change (CLI: --resume takes no --epochs/--seed/--checkpoint-every)")
+    run = RunDir(out)
+    cfg = run.load_config()
+    if data is None:
+        data = run.info().get("data")
+        if data is None:
+            raise InvalidArgumentError(f"{run.root}: the run was started on an in-memory dataset; pass `data`")
+    ds = load_data(data)
+    check_model_fits(cfg.model, None, ds, str(run.config_path))
+    if main:
+        run.remove_temporaries()
+    make = _Trainer if ctx is None else lambda *a: _DataParallelTrainer(ctx, *a)
+    if run.last.is_file():
+        ckpt = load_checkpoint(run.last)
+        if ckpt.config != cfg.to_dict():
+            raise DataFormatError(f"{run.last}: its configuration differs from {run.config_path}")
+        check_model_fits(cfg.model, ckpt.class_names, ds, str(run.last))
+        trainer = make(cfg, ds, dev, run, progress, log)
+        trainer.model.load_state_dict(ckpt.state_dict)
+        trainer.load_state(ckpt.extra_state["train_state"], str(run.last))
+        history = run.truncate_metrics(trainer.next_epoch - 1) if main else []
+    else:  # killed before its first checkpoint: start again
+        history = run.truncate_metrics(-1) if main else []
         seed_everything(cfg.train.seed)
+        trainer = make(cfg, ds, dev, run, progress, log)
+    if ctx is not None:
+        torch.distributed.barrier()  # rank 0 has rewritten metrics.jsonl
+        history = history if main else [r for r in run.read_metrics() if r["epoch"] < trainer.next_epoch]
+    trainer.history = history
+    trainer.run_epochs()
+    return trainer.result()
+
+
+def _train_new(config: Config | str | None, data: VideoDataset | str | os.PathLike[str] | None,
+               out: str | os.PathLike[str] | None, epochs: int | None, seed: int | None, checkpoint_every: int | None,
+               dev: torch.device, progress: bool | None, log: Callable[[dict[str, Any]], None] | None,
+               ctx: Any) -> TrainResult:
+    """A new run (:func:`train` without ``resume``); ``ctx``: this rank's
+    :class:`tadfuse.engine.distributed.DistContext` under torchrun, else None."""
+    cfg = _resolve_config(config)
+    changes = {k: v for k, v in (("epochs", epochs), ("seed", seed), ("checkpoint_every", checkpoint_every))
+               if v is not None}
+    if changes:
+        try:
+            cfg = dataclasses.replace(cfg, train=cfg.train.replace(**changes))
+        except ConfigError as exc:
+            raise ConfigError(f"{exc} (CLI: --{next(iter(changes)).replace('_', '-')})") from None
+    ds = load_data(data) if data is not None else None
+    if ds is None:
+        raise InvalidArgumentError("`data` is required (CLI: --data)")
+    cfg = fit_dimensions(cfg, {name: getattr(ds, name) for name in DATA_DIMENSIONS}, ds.source)
+    run = None
+    if out is not None:
+        run = RunDir(out)
+        from tadfuse._core import __version__
+
+        if ctx is None or ctx.main:
+            run.create(cfg, {"data": str(Path(ds.source).resolve()) if Path(ds.source).exists() else None,
+                         "tadfuse_version": __version__, "torch_version": str(torch.__version__),
+                         "device": str(dev), "python": sys.version.split()[0],
+                         **({} if ctx is None else {"world_size": ctx.world_size, "backend": ctx.backend})})
+    seed_everything(cfg.train.seed)
+    if ctx is None:
         trainer = _Trainer(cfg, ds, dev, run, progress, log)
+    else:
+        torch.distributed.barrier()  # the run folder exists before any rank goes on
+        trainer = _DataParallelTrainer(ctx, cfg, ds, dev, run, progress, log)
     trainer.run_epochs()
     return trainer.result()
 
