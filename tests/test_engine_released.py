@@ -30,9 +30,10 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from helpers import run_cli  # noqa: E402
-from reference import official_transcription  # noqa: E402
 from tadfuse import Proposals, evaluate  # noqa: E402
+from tadfuse.config import PostprocessConfig  # noqa: E402
 from tadfuse.data import write_wtalc  # noqa: E402
+from tadfuse.reference.released import video_class_detections  # noqa: E402
 from tadfuse.tcam_io import read_tcam_folder  # noqa: E402
 from test_models_reference import released_forward_torch, released_ss_eval  # noqa: E402
 
@@ -162,10 +163,15 @@ def _restated(data: Path, preset: str) -> tuple[dict[str, np.ndarray], dict[str,
         name = ds.names[int(i)]
         tcams[name] = tcam
         if preset == "official":
-            per_class = official_transcription(tcam[:, :C], video[:C], class_threshold=0.16, temperature=0.2)
+            # The released test path bit for bit (tadfuse.reference.released), on its float32 TCAM:
+            # a released .pkl under official is post-processed in the exact mode.
+            thresholds = PostprocessConfig.official().thresholds
+            per_class = [[] if (rows := video_class_detections(tcam[:, c], video[c], 0, thresholds)) is None
+                         else np.asarray(rows, np.float64).reshape(-1, 4)[:, 1:] for c in range(C)]
+            rows = [(c, r[0], r[1], r[2]) for c, arr in enumerate(per_class) for r in np.asarray(arr)]
         else:
             per_class = rskp_transcription(tcam[:, :C].astype(np.float64), video[:C])
-        rows = [(c, _snap(r[0]), _snap(r[1]), r[2]) for c, arr in enumerate(per_class) for r in np.asarray(arr)]
+            rows = [(c, _snap(r[0]), _snap(r[1]), r[2]) for c, arr in enumerate(per_class) for r in np.asarray(arr)]
         dets[name] = Proposals([r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows], [r[3] for r in rows])
     return tcams, dets
 
@@ -190,6 +196,7 @@ def test_released_checkpoint_through_infer_matches_the_released_test_path(bundle
     assert ours.average_mAP > 0.3
     written = json.loads(pred.read_text())
     assert written["tadfuse"]["provenance"]["preset"] == preset
+    assert written["tadfuse"]["provenance"]["config"]["postprocess"]["exact"] == (preset == "official")
     inputs = written["tadfuse"]["provenance"]["inputs"]
     assert inputs["released_test_path"] and inputs["checkpoint_kind"] == "released"
     assert all(d["label"] != "background" and d["label"] in {"C0", "C1", "C2"}

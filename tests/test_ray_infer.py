@@ -3,7 +3,6 @@ detections and the written JSON equal the local :func:`tadfuse.engine.infer` run
 
 from __future__ import annotations
 
-import argparse
 import json
 from pathlib import Path
 
@@ -81,24 +80,23 @@ def test_bad_arguments(trained, ray_local, tmp_path: Path) -> None:
         infer_ray(run, data, num_gpus=1)  # the local instance has no GPU
 
 
-def test_cli_hook_writes_the_infer_json(trained, ray_local, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from tadfuse.cli._ray import run_ray
-    from tadfuse.cli.infer import run as run_local
+def test_cli_engine_ray_writes_the_infer_json(trained, ray_local, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from helpers import run_cli
 
     run, data = trained
-    common = dict(checkpoint=str(run), data=str(data), split="test", preset=None, config=None,
-                  set=["postprocess.method=nms"], postprocess=None, save_raw=None, device=None)
-    assert run_ray(argparse.Namespace(**common, out=str(tmp_path / "ray.json"))) == 0
+    common = ["infer", "--checkpoint", str(run), "--data", str(data), "--split", "test",
+              "--set", "postprocess.method=nms"]
+    assert run_cli([*common, "--engine", "ray", "--out", str(tmp_path / "ray.json")]) == 0
     assert "model actor" in capsys.readouterr().out
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # the actors' thread count, for the same float sums
     try:
-        assert run_local(argparse.Namespace(**{**common, "device": "cpu"}, out=str(tmp_path / "local.json"))) == 0
+        assert run_cli([*common, "--device", "cpu", "--out", str(tmp_path / "local.json")]) == 0
     finally:
         torch.set_num_threads(threads)
     a, b = (json.loads((tmp_path / f).read_text()) for f in ("ray.json", "local.json"))
     assert a["results"] == b["results"] and a["tadfuse"]["snippet_seconds"] == b["tadfuse"]["snippet_seconds"]
-    with pytest.raises(InvalidArgumentError, match="--save-raw"):
-        run_ray(argparse.Namespace(**{**common, "save_raw": str(tmp_path / "raw")}, out=str(tmp_path / "x.json")))
-    with pytest.raises(InvalidArgumentError, match="--device"):
-        run_ray(argparse.Namespace(**{**common, "device": "cpu"}, out=str(tmp_path / "x.json")))
+    for extra, flag in ((["--save-raw", str(tmp_path / "raw")], "--save-raw"), (["--device", "cpu"], "--device"),
+                        (["--resume"], "--resume"), (["--format", "jsonl"], "--format jsonl")):
+        with pytest.raises(InvalidArgumentError, match=flag):
+            run_cli([*common, "--engine", "ray", *extra, "--out", str(tmp_path / "x.json")])

@@ -17,6 +17,14 @@ def run(args: argparse.Namespace) -> int:
     from tadfuse.config import load_config
     from tadfuse.engine.inference import infer_to_file
 
+    if args.engine == "ray":
+        ray_only = [f for f, v in (("--from-raw", args.from_raw), ("--resume", args.resume or None),
+                                   ("--format jsonl", args.format == "jsonl" or None)) if v is not None]
+        if ray_only:
+            raise InvalidArgumentError(f"--engine ray writes one JSON at the end: drop {', '.join(ray_only)}")
+        from tadfuse.cli._ray import run_ray
+
+        return run_ray(args)
     common = dict(fmt=args.format, resume=args.resume, on_error=args.on_error, window=args.window,
                   queue_size=args.queue_size, num_threads=args.threads)
     if args.from_raw is not None:
@@ -80,6 +88,9 @@ def add_parser(subparsers: Any, parents: list[argparse.ArgumentParser]) -> argpa
                    help="windows waiting for the post-processing at most (default 4)")
     p.add_argument("--threads", type=integer(1), metavar="N", help="post-processing threads (default: all cores)")
     p.add_argument("--device", metavar="D", help="torch device, e.g. cpu or cuda:0 (default: cuda if available)")
+    p.add_argument("--engine", choices=("local", "ray"), default="local",
+                   help="local: this process, streaming (default); ray: Ray Data over the cluster of ray.init() "
+                        "(needs the ray extra; docs/scale-out.md)")
     add_config_options(p, method=True)
     p.set_defaults(func=run)
     return p

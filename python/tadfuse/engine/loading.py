@@ -19,7 +19,8 @@ from typing import Any
 
 import torch
 
-from tadfuse.config import Config, ModelConfig, get_preset, load_config
+from tadfuse.config import Config, ModelConfig, get_preset, load_config, parse_override
+from tadfuse.config.resolve import tomllib
 from tadfuse.data import VideoDataset, load_dataset
 from tadfuse.errors import ConfigError, DataFormatError, InvalidTypeError
 from tadfuse.models.checkpoint import load_checkpoint
@@ -110,6 +111,21 @@ class LoadedModel:
     kind: str
 
 
+def _released_exact(cfg: Config, config_file: str | None, overrides: Iterable[str] | Mapping[str, Any] | None) -> Config:
+    """A released checkpoint under ``official`` is post-processed in the exact mode (the released
+    test path's arithmetic), unless the file or an override says ``postprocess.exact`` or picks a
+    post-processing the exact mode does not reproduce (soft-NMS, another overlap, ...)."""
+    keys = set(overrides) if isinstance(overrides, Mapping) else {parse_override(o)[0] for o in overrides or ()}
+    if config_file is not None:
+        keys |= {f"postprocess.{k}" for k in tomllib.loads(Path(config_file).read_text()).get("postprocess", {})}
+    if cfg.preset != "official" or "postprocess.exact" in keys:
+        return cfg
+    try:
+        return dataclasses.replace(cfg, postprocess=cfg.postprocess.replace(exact=True))
+    except ConfigError:
+        return cfg
+
+
 def load_model(checkpoint: str | os.PathLike[str], *, preset: str | None = None, config_file: str | None = None,
                overrides: Iterable[str] | Mapping[str, Any] = ()) -> LoadedModel:
     """Load ``checkpoint`` for inference.
@@ -136,7 +152,7 @@ def load_model(checkpoint: str | os.PathLike[str], *, preset: str | None = None,
             released = True  # a released state_dict saved under another suffix
     if released:
         state, dims = read_released_state_dict(path)
-        cfg = load_config(preset or "official", config_file, overrides)
+        cfg = _released_exact(load_config(preset or "official", config_file, overrides), config_file, overrides)
         cfg = fit_dimensions(cfg, {k: dims[k] for k in DATA_DIMENSIONS}, f"released checkpoint {os.fspath(path)}")
         for name in ("embed_dim", "num_centres"):
             if getattr(cfg.model, name) != dims[name]:
