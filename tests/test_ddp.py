@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import tadfuse
+from helpers import package_path
 
 torch = pytest.importorskip("torch")
 
@@ -151,7 +151,7 @@ def _torchrun(n: int, *args: str) -> str:
     env = {k: v for k, v in os.environ.items() if k not in ("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR",
                                                             "MASTER_PORT")}
     # the tadfuse these tests import (installed wheel or source tree), compiled extension included
-    env.update(PYTHONPATH=str(Path(tadfuse.__file__).resolve().parents[1]), OMP_NUM_THREADS="1")
+    env.update(PYTHONPATH=package_path(), OMP_NUM_THREADS="1")
     cmd = [sys.executable, "-m", "torch.distributed.run", "--nnodes", "1", "--nproc-per-node", str(n),
            "--master-addr", "127.0.0.1", "--master-port", str(_free_port()), "-m", "tadfuse", "train", *args]
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=240)

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import package_path
 
 torch = pytest.importorskip("torch")
 
@@ -40,7 +41,6 @@ from tadfuse.errors import DataFormatError  # noqa: E402
 from tadfuse.proposals import Proposals  # noqa: E402
 from tadfuse.tcam_io import write_tcam, write_tcam_meta  # noqa: E402
 
-ROOT = Path(__file__).resolve().parents[1]
 CLASSES = ["A", 'B "quoted"', "C\u00e9"]
 
 
@@ -212,7 +212,7 @@ def _kill_and_resume(argv: list[str], env: dict[str, str], rng: random.Random, k
 def test_sigkill_at_random_moments_then_resume_equals_an_uninterrupted_run(tmp_path, fmt):
     raw = tmp_path / "raw"
     _raw_folder(raw, 1500, seed=3)
-    env = {**os.environ, "PYTHONPATH": str(ROOT / "python")}
+    env = {**os.environ, "PYTHONPATH": package_path()}
     base = [sys.executable, "-m", "tadfuse", "infer", "--from-raw", str(raw), "--format", fmt, "--window", "4",
             "--queue-size", "2", "--threads", "1"]
     ref = tmp_path / f"ref.{fmt}"
