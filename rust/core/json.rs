@@ -76,6 +76,17 @@ impl<'a> Rows<'a> {
     }
 }
 
+/// Append `x` as `{:?}` spells it. Integer-valued floats (~70 % of the snippet boundaries) take
+/// the integer printer, which is faster and spells them the same (`62.0`; `{:?}` only switches
+/// to an exponent from 1e16 on, and zero keeps `{:?}` for its sign).
+fn push_f64(out: &mut String, x: f64) {
+    if x != 0.0 && x.fract() == 0.0 && x.abs() < 1e15 {
+        let _ = write!(out, "{}.0", x as i64);
+    } else {
+        let _ = write!(out, "{x:?}");
+    }
+}
+
 /// Append one video's JSON list to `out` (rows already checked).
 fn write_video(labels: &[String], rows: &Rows<'_>, out: &mut String) {
     out.push('[');
@@ -84,16 +95,19 @@ fn write_video(labels: &[String], rows: &Rows<'_>, out: &mut String) {
             out.push_str(", ");
         }
         // Writing to a String cannot fail.
-        let _ = write!(
-            out,
-            "{{\"label\": {}, \"score\": {:?}, \"segment\": [{:?}, {:?}], \"snippets\": [{:?}, {:?}]}}",
-            labels[rows.label[k] as usize],
-            rows.score[k],
-            rows.seg_start[k],
-            rows.seg_end[k],
-            rows.start[k],
-            rows.end[k]
-        );
+        out.push_str("{\"label\": ");
+        out.push_str(&labels[rows.label[k] as usize]);
+        out.push_str(", \"score\": ");
+        push_f64(out, rows.score[k]);
+        out.push_str(", \"segment\": [");
+        push_f64(out, rows.seg_start[k]);
+        out.push_str(", ");
+        push_f64(out, rows.seg_end[k]);
+        out.push_str("], \"snippets\": [");
+        push_f64(out, rows.start[k]);
+        out.push_str(", ");
+        push_f64(out, rows.end[k]);
+        out.push_str("]}");
     }
     out.push(']');
 }
@@ -168,6 +182,25 @@ mod tests {
         let xs = [f64::MIN_POSITIVE, f64::MAX, -f64::MAX, 1e-310, 0.1 + 0.2, 123456789.123456789, 1e21, 1e-7];
         for x in xs {
             assert_eq!(format!("{x:?}").parse::<f64>().unwrap().to_bits(), x.to_bits());
+        }
+    }
+
+    #[test]
+    fn the_integer_path_spells_floats_as_debug_does() {
+        let mut xs = vec![1.0, -1.0, 62.0, 1e15 - 1.0, -(1e15 - 1.0), 1e15, 1e16, 9007199254740993.0, 0.0, -0.0, 0.5];
+        let mut r: u64 = 0x9E3779B97F4A7C15;
+        for _ in 0..20000 {
+            r ^= r << 13;
+            r ^= r >> 7;
+            r ^= r << 17;
+            let m = (r % 1_000_000_000_000_000) as f64; // integers up to 1e15, all magnitudes
+            xs.push(if r & 1 == 0 { m } else { -m } / 10f64.powi((r >> 60) as i32 % 16));
+            xs.push(f64::from_bits(r)); // any bit pattern (non-finite ones skipped)
+        }
+        for x in xs.into_iter().filter(|x| x.is_finite()) {
+            let mut got = String::new();
+            push_f64(&mut got, x);
+            assert_eq!(got, format!("{x:?}"), "{x:e}");
         }
     }
 
