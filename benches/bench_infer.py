@@ -48,11 +48,35 @@ def end_to_end(tmp: Path, feature_dim: int, threads: int) -> None:
     print("stage seconds: " + ", ".join(f"{k} {v:.3f}" for k, v in res.seconds.items()))
 
 
+_DET = '{"label": %s, "score": %.17g, "segment": [%.17g, %.17g], "snippets": [%.17g, %.17g]}'
+
+
+def _percent_batch(dets, label_json, infos, videos, num_threads=None):
+    """The previous writer's text (one ``%`` format per video, 17 significant digits, in Python
+    with the GIL), with the signature of ``detections_json_batch``: the "before" of this bench."""
+    from tadfuse.annotations import snippets_to_seconds
+
+    texts, counts = [], []
+    for p, info in zip(dets, infos):
+        if len(p) == 0:
+            texts.append("[]")
+            counts.append(0)
+            continue
+        s, e = snippets_to_seconds(p.start, p.end, info.snippet_seconds, info.offset_seconds, info.duration)
+        counts.append(int(np.sum(e < p.end * info.snippet_seconds + info.offset_seconds)))
+        rows = np.empty((len(p), 6), object)
+        rows[:, 0] = np.asarray(label_json, object)[p.label]
+        rows[:, 1], rows[:, 2], rows[:, 3], rows[:, 4], rows[:, 5] = p.score, s, e, p.start, p.end
+        texts.append("[" + ", ".join([_DET] * len(p)) % tuple(rows.ravel().tolist()) + "]")
+    return texts, counts
+
+
 def stage(tmp: Path, replicas: int, raw_replicas: int, threads: int) -> None:
     from tadfuse.annotations import activitynet_results
     from tadfuse.config import PostprocessConfig
+    from tadfuse.engine import stream
     from tadfuse.engine.inference import infer_to_file
-    from tadfuse.engine.stream import VideoInfo, detections_json, stream_detections
+    from tadfuse.engine.stream import VideoInfo, detections_json_batch, stream_detections
     from tadfuse.postprocess import detect_batch
     from tadfuse.reference.released import FACTOR
     from tadfuse.reference.workload import thumos14_test_tcams
@@ -69,7 +93,10 @@ def stage(tmp: Path, replicas: int, raw_replicas: int, threads: int) -> None:
     n = len(vids)
     print(f"## post-processing + writing: {n} videos ({replicas} x the 212 THUMOS14 test videos), exact fusion, "
           f"{threads} threads")
-    for rnd in range(2):
+    rust_batch = stream.detections_json_batch
+    for rnd, (text_name, batch) in enumerate([("Rust text", rust_batch), ("previous % text", _percent_batch),
+                                              ("Rust text", rust_batch), ("previous % text", _percent_batch)]):
+        stream.detections_json_batch = batch  # the write thread looks it up per window
         t0 = time.perf_counter()
         dets = detect_batch([src[v][0][:, :c] for v in vids], [src[v][1][:c] for v in vids], pp, num_threads=threads)
         t_detect = time.perf_counter() - t0
@@ -81,10 +108,11 @@ def stage(tmp: Path, replicas: int, raw_replicas: int, threads: int) -> None:
                                 num_threads=threads, progress=False)
         t_stream = time.perf_counter() - t0
         size = res.path.stat().st_size / 2**20
-        print(f"round {rnd}: detect_batch alone {n / t_detect:,.0f} videos/s ({rows / n:.1f} detections/video); "
+        print(f"round {rnd} ({text_name}): detect_batch alone {n / t_detect:,.0f} videos/s ({rows / n:.1f} detections/video); "
               f"stream to JSON {n / t_stream:,.0f} videos/s ({size:.0f} MiB); stage seconds: "
               + ", ".join(f"{k} {v:.3f}" for k, v in res.seconds.items()))
-    # the JSON text alone, one thread: the previous writer (activitynet_results) vs detections_json
+    stream.detections_json_batch = rust_batch
+    # the JSON text alone: the previous writers (activitynet_results, the % text) vs the Rust text
     few = vids[: 4 * len(names)]
     dets = dict(zip(few, detect_batch([src[v][0][:, :c] for v in few], [src[v][1][:c] for v in few], pp,
                                       num_threads=threads)))
@@ -92,12 +120,20 @@ def stage(tmp: Path, replicas: int, raw_replicas: int, threads: int) -> None:
     t0 = time.perf_counter()
     ref = activitynet_results(dets, classes, snippet_seconds=1 / FACTOR)
     t_ref = time.perf_counter() - t0
+    ps, infos = list(dets.values()), [info[v] for v in few]
     t0 = time.perf_counter()
-    texts = {v: detections_json(p, labels, info[v])[0] for v, p in dets.items()}
-    t_new = time.perf_counter() - t0
-    assert all(json.loads(texts[v]) == ref["results"][v] for v in few)  # the same detections
-    print(f"JSON text of {len(few)} videos, 1 thread: activitynet_results {len(few) / t_ref:,.0f} videos/s, "
-          f"detections_json {len(few) / t_new:,.0f} videos/s ({t_ref / t_new:.2f}x)")
+    old = _percent_batch(ps, labels, infos, few)[0]
+    t_old = time.perf_counter() - t0
+    per_thread = {}
+    for t in (1, threads):
+        t0 = time.perf_counter()
+        texts = detections_json_batch(ps, labels, infos, few, t)[0]
+        per_thread[t] = time.perf_counter() - t0
+    assert all(json.loads(a) == json.loads(b) == ref["results"][v] for v, a, b in zip(few, texts, old))
+    print(f"JSON text of {len(few)} videos: activitynet_results (1 thread) {len(few) / t_ref:,.0f} videos/s, "
+          f"previous % text (1 thread) {len(few) / t_old:,.0f} videos/s, detections_json_batch "
+          + ", ".join(f"{t} thread(s) {len(few) / dt:,.0f} videos/s ({t_old / dt:.1f}x the % text)"
+                      for t, dt in per_thread.items()))
     raw = tmp / "raw"
     write_tcam_meta(raw, class_names=classes, background=True, snippet_seconds=1 / FACTOR, producer="bench_infer")
     rv = vids[: raw_replicas * len(names)]

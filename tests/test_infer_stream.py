@@ -6,6 +6,7 @@ moments gives the uninterrupted file byte for byte; --from-raw equals the run th
 from __future__ import annotations
 
 import json
+import math
 import os
 import random
 import signal
@@ -33,11 +34,12 @@ from tadfuse.engine.stream import (  # noqa: E402
     JSONL_FORMAT,
     VideoInfo,
     detections_json,
+    detections_json_batch,
     partial_path,
     read_progress,
     stream_detections,
 )
-from tadfuse.errors import DataFormatError  # noqa: E402
+from tadfuse.errors import DataFormatError, InvalidArgumentError  # noqa: E402
 from tadfuse.proposals import Proposals  # noqa: E402
 from tadfuse.tcam_io import write_tcam, write_tcam_meta  # noqa: E402
 
@@ -64,6 +66,76 @@ def test_detection_text_equals_activitynet_results(p, ss, off, dur):
     ref = activitynet_results({"v": p}, CLASSES, snippet_seconds=ss, offset_seconds=off, durations={"v": dur})
     assert json.loads(text) == ref["results"]["v"]
     assert clipped == ref["tadfuse"]["clipped_to_duration"]
+
+
+def _hex(obj):
+    """Floats as their hex spelling (distinguishes -0.0 and every bit), recursively."""
+    if isinstance(obj, float):
+        return obj.hex()
+    if isinstance(obj, list):
+        return [_hex(x) for x in obj]
+    if isinstance(obj, dict):
+        return {k: _hex(v) for k, v in obj.items()}
+    return obj
+
+
+_EXTREME = st.one_of(st.floats(0, 1e300), st.sampled_from([0.0, -0.0, 5e-324, 2.2250738585072014e-308, 1e300,
+                                                            0.1 + 0.2, 123456789.12345679, 1e16, 1e-7]))
+LABELS = ["A", 'B "quoted" \\ back', "C\u00e9 \U0001F600", "tab\tnew\nline"]
+
+
+@st.composite
+def extreme_proposals(draw):
+    n = draw(st.integers(0, 8))
+    start = np.array(draw(st.lists(_EXTREME, min_size=n, max_size=n)), np.float64)
+    length = np.array(draw(st.lists(_EXTREME, min_size=n, max_size=n)), np.float64)
+    score = np.array(draw(st.lists(st.floats(allow_nan=False, allow_infinity=False) | _EXTREME, min_size=n,
+                                   max_size=n)), np.float64)
+    label = np.array(draw(st.lists(st.integers(0, len(LABELS) - 1), min_size=n, max_size=n)), np.int64)
+    return Proposals(label, start, start + length, score)
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(extreme_proposals(), max_size=5), st.sampled_from([0.64, 1 / 3, 1e-300]),
+       st.sampled_from([0.0, 0.5, 1e-310]), st.sampled_from([float("nan"), 3.0, 1e300]), st.booleans(),
+       st.sampled_from([1, 2, None]))
+def test_batch_text_equals_activitynet_results_bit_for_bit(dets, ss, off, dur, ascii_, threads):
+    """Extremes (0, -0.0, subnormal, 1e300, many digits), labels with quotes, backslashes and
+    unicode (escaped or raw), empty videos, any thread count: parsed, the same float bits."""
+    labels = [json.dumps(c, ensure_ascii=ascii_) for c in LABELS]
+    names = [f"v{k}" for k in range(len(dets))]
+    texts, clipped = detections_json_batch(dets, labels, [VideoInfo(ss, off, dur)] * len(dets), names, threads)
+    ref = activitynet_results(dict(zip(names, dets)), LABELS, snippet_seconds=ss, offset_seconds=off,
+                              durations=dur)
+    assert [_hex(json.loads(t)) for t in texts] == [_hex(ref["results"][v]) for v in names]
+    assert sum(clipped) == ref["tadfuse"]["clipped_to_duration"]
+    for p, text, c in zip(dets, texts, clipped):
+        assert detections_json(p, labels, VideoInfo(ss, off, dur)) == (text, c)
+        assert (text == "[]") == (len(p) == 0)
+
+
+def test_batch_per_video_timebases_and_errors():
+    p = Proposals(np.array([0, 1]), np.array([0.0, 10.0]), np.array([5.0, 20.0]), np.array([1.0, 0.5]))
+    infos = [VideoInfo(0.64, 0.0, 5.0), VideoInfo(1 / 3, 0.5, math.nan)]
+    labels = [json.dumps(c) for c in CLASSES]
+    texts, clipped = detections_json_batch([p, p], labels, infos, ["a", "b"])
+    for text, c, info in zip(texts, clipped, infos):
+        ref = activitynet_results({"v": p}, CLASSES, snippet_seconds=info.snippet_seconds,
+                                  offset_seconds=info.offset_seconds, durations={"v": info.duration})
+        assert _hex(json.loads(text)) == _hex(ref["results"]["v"]) and c == ref["tadfuse"]["clipped_to_duration"]
+    assert clipped == [1, 0]  # row 1 ends at 12.8 s > 5 s
+    neg = Proposals(np.array([0]), np.array([-1.0]), np.array([5.0]), np.array([1.0]))
+    with pytest.raises(InvalidArgumentError, match=r"video 'b': a detection starts before 0 \(-1.0 snippets\)"):
+        detections_json_batch([p, neg], labels, infos, ["a", "b"])
+    with pytest.raises(InvalidArgumentError, match=r"video 'a': a detection starts before 0 s"):
+        detections_json_batch([p], labels, [VideoInfo(1.0, -3.0)], ["a"])
+    with pytest.raises(InvalidArgumentError, match="label"):
+        detections_json_batch([p], labels[:1], infos[:1], ["a"])
+    with pytest.raises(InvalidArgumentError, match="differ in length"):
+        detections_json_batch([p], labels, infos, ["a"])
+    huge = Proposals(np.array([0]), np.array([1e308]), np.array([1e308]), np.array([1.0]))
+    with pytest.raises(InvalidArgumentError, match="seg_start.*finite"):  # seconds overflow: no `inf` in JSON
+        detections_json(huge, labels, VideoInfo(2.0))
 
 
 @pytest.fixture(scope="module")

@@ -58,6 +58,26 @@ def detect_batch(
     that exact mode computed with the shifted form. Exact fusion calls ``numpy.exp`` (with the
     GIL) between its two passes."""
 
+# Detections JSON text (rust/python/json.rs).
+
+def detections_json_batch(
+    label_json: list[str],
+    offsets: _I,
+    label: _I,
+    score: _F,
+    seg_start: _F,
+    seg_end: _F,
+    start: _F,
+    end: _F,
+    num_threads: int | None,
+) -> list[str]:
+    """The ActivityNet result list of each video as JSON text: video ``v`` has rows
+    ``offsets[v]:offsets[v + 1]`` (V + 1 non-decreasing offsets from 0 to n), each row
+    ``{"label": label_json[label], "score", "segment": [seg_start, seg_end], "snippets": [start,
+    end]}`` with floats printed as the shortest decimal that round-trips. Formatted in parallel
+    (GIL released); identical for any ``num_threads``. Non-finite floats, labels outside
+    ``label_json`` or bad offsets raise InvalidArgumentError naming the argument."""
+
 # LinPro partition (rust/python/partition.rs). Index arrays are int64 with -1 for "none";
 # times in snippets; every array returned is fresh.
 

@@ -4,6 +4,7 @@ pub mod batch;
 pub mod error;
 pub mod extract;
 pub mod fusion;
+pub mod json;
 pub mod nms;
 pub mod overlap;
 pub mod pairwise;

@@ -7,6 +7,7 @@ use pyo3::prelude::*;
 use crate::core::threads::MAX_THREADS;
 
 mod convert;
+mod json;
 mod partition;
 mod postprocess;
 
@@ -21,5 +22,6 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     // The one bound on `num_threads` (the Python wrappers check against it too).
     m.add("MAX_THREADS", MAX_THREADS)?;
     postprocess::register(m)?;
+    json::register(m)?;
     partition::register(m)
 }

@@ -35,21 +35,21 @@ from typing import Any
 import numpy as np
 from tqdm import tqdm
 
+from tadfuse import _core
 from tadfuse.annotations import provenance_record, snippets_to_seconds
 from tadfuse.config import PostprocessConfig
 from tadfuse.errors import DataFormatError, InvalidArgumentError
 from tadfuse.postprocess import detect_batch
 from tadfuse.proposals import Proposals
 
-__all__ = ["FORMATS", "JSONL_FORMAT", "StreamResult", "VideoInfo", "detections_json", "partial_path",
+__all__ = ["FORMATS", "JSONL_FORMAT", "StreamResult", "VideoInfo", "detections_json",
+           "detections_json_batch", "partial_path",
            "read_progress", "stream_detections"]
 
 #: The output formats.
 FORMATS = ("json", "jsonl")
 #: The ``format`` value of a JSON lines header.
 JSONL_FORMAT = "tadfuse-detections-jsonl"
-
-_DET = '{"label": %s, "score": %.17g, "segment": [%.17g, %.17g], "snippets": [%.17g, %.17g]}'
 
 
 @dataclass(frozen=True)
@@ -87,26 +87,62 @@ def partial_path(out: str | os.PathLike[str]) -> Path:
 
 def detections_json(p: Proposals, label_json: Sequence[str], info: VideoInfo) -> tuple[str, int]:
     """One video's detections (snippets) as the JSON text of an ActivityNet result list and the
-    number of rows whose seconds were clipped to the duration.
+    number of rows whose seconds were clipped to the duration: :func:`detections_json_batch` of
+    one video."""
+    texts, clipped = _texts([p], label_json, [info], None, lambda i, msg: msg)
+    return texts[0], clipped[0]
+
+
+def detections_json_batch(
+    dets: Sequence[Proposals], label_json: Sequence[str], infos: Sequence[VideoInfo], videos: Sequence[str],
+    num_threads: int | None = None,
+) -> tuple[list[str], list[int]]:
+    """Many videos' detections (snippets) as the JSON texts of their ActivityNet result lists,
+    and per video the number of rows whose seconds were clipped to its duration.
 
     Each row is ``{"label", "score", "segment": [s, e] seconds, "snippets": [start, end]}``, as
-    :func:`tadfuse.annotations.activitynet_results` writes it (the same values when parsed;
-    floats printed with 17 significant digits, which round-trip exactly). ``label_json`` holds
-    the class names already JSON-encoded. One ``%`` format over all rows: the float printing is
-    the cost (docs/engine.md, "Streaming inference")."""
-    n = len(p)
-    if n == 0:
-        return "[]", 0
-    if p.start.min() < 0:
-        raise InvalidArgumentError(f"a detection starts before 0 ({p.start.min()} snippets)")
-    s, e = snippets_to_seconds(p.start, p.end, info.snippet_seconds, info.offset_seconds, info.duration)
-    if s.min() < 0:
-        raise InvalidArgumentError(f"a detection starts before 0 s ({s.min()} s)")
-    clipped = int(np.sum(e < p.end * info.snippet_seconds + info.offset_seconds))
-    rows = np.empty((n, 6), object)
-    rows[:, 0] = np.asarray(label_json, object)[p.label]
-    rows[:, 1], rows[:, 2], rows[:, 3], rows[:, 4], rows[:, 5] = p.score, s, e, p.start, p.end
-    return "[" + ", ".join([_DET] * n) % tuple(rows.ravel().tolist()) + "]", clipped
+    :func:`tadfuse.annotations.activitynet_results` writes it (the same values when parsed);
+    ``label_json`` holds the class names already JSON-encoded. Seconds are
+    :func:`tadfuse.annotations.snippets_to_seconds` of all rows at once (per-row timebases:
+    the same float operations as per video). The text is built by the Rust core
+    (``_core.detections_json_batch``: floats as the shortest decimal that round-trips, videos in
+    parallel on ``num_threads`` workers, GIL released; the same text for any thread count)
+    (docs/engine.md, "Streaming inference"). A detection starting before 0 (snippets or
+    seconds) raises :class:`InvalidArgumentError` naming the video (``videos[i]``)."""
+    if not len(dets) == len(infos) == len(videos):
+        raise InvalidArgumentError(f"dets, infos and videos differ in length ({len(dets)}, {len(infos)}, {len(videos)})")
+    return _texts(dets, label_json, infos, num_threads, lambda i, msg: f"video {videos[i]!r}: {msg}")
+
+
+def _texts(
+    dets: Sequence[Proposals], label_json: Sequence[str], infos: Sequence[VideoInfo], num_threads: int | None,
+    where: Callable[[int, str], str],
+) -> tuple[list[str], list[int]]:
+    counts = np.array([len(p) for p in dets], np.int64)
+    offsets = np.zeros(len(dets) + 1, np.int64)
+    np.cumsum(counts, out=offsets[1:])
+    if offsets[-1] == 0:
+        return ["[]"] * len(dets), [0] * len(dets)
+
+    def col(name: str) -> np.ndarray:
+        return np.concatenate([getattr(p, name) for p in dets])
+
+    label, start, end, score = col("label"), col("start"), col("end"), col("score")
+    ss, off, dur = (np.repeat(np.array([getattr(i, a) for i in infos], np.float64), counts)
+                    for a in ("snippet_seconds", "offset_seconds", "duration"))
+    s, e = snippets_to_seconds(start, end, ss, off, dur)
+    for bad, t, unit in ((start < 0, start, "snippets"), (s < 0, s, "s")):
+        if bad.any():
+            k = int(np.argmax(bad))
+            i = int(np.searchsorted(offsets, k, side="right")) - 1
+            lo, hi = offsets[i], offsets[i + 1]
+            what = "a detection starts before 0" + (" s" if unit == "s" else "")
+            raise InvalidArgumentError(where(i, f"{what} ({t[lo:hi].min()} {unit})"))
+    was = np.zeros(len(s) + 1, np.int64)
+    np.cumsum(e < end * ss + off, out=was[1:])
+    clipped = (was[offsets[1:]] - was[offsets[:-1]]).tolist()
+    texts = _core.detections_json_batch(list(label_json), offsets, label, score, s, e, start, end, num_threads)
+    return texts, clipped
 
 
 # --------------------------------------------------------------------------------------------
@@ -249,13 +285,13 @@ def stream_detections(
                     pairs, skipped, dets = item
                     t1 = time.perf_counter()
                     parts = []
-                    for (video, tcam, scores), p in zip(pairs, dets):
-                        if on_raw is not None:
+                    if on_raw is not None:
+                        for video, tcam, scores in pairs:
                             on_raw(video, tcam, scores)
-                        try:
-                            text, clipped = detections_json(p, label_json, info[video])
-                        except InvalidArgumentError as exc:
-                            raise InvalidArgumentError(f"video {video!r}: {exc}") from None
+                    names = [video for video, _, _ in pairs]
+                    texts, counts = detections_json_batch(dets, label_json, [info[v] for v in names], names,
+                                                          num_threads)
+                    for video, p, text, clipped in zip(names, dets, texts, counts):
                         line = f'{{"video": {json.dumps(video)}, "detections": {text}, "clipped": {clipped}}}\n'
                         b = line.encode()
                         prog.done[video] = (pos, len(b) - 1)
