@@ -33,8 +33,7 @@ import time
 
 import numpy as np
 import scipy
-from scipy.optimize import linprog
-from tadfuse.bench.full_lp import released_w
+from tadfuse.bench.full_lp import full_lp_labels as bench_full_lp_labels
 from tadfuse.bench.workloads import NUM_CLASSES, TrainingWorkload, thumos14_dense_like, thumos14_train_like
 from tadfuse.linpro import LinproStats, linpro_labels, linpro_labels_batch, partition, w_matrix
 
@@ -43,23 +42,9 @@ REL_TOL = 1e-9
 
 
 def full_lp_labels(work: TrainingWorkload) -> tuple[list[np.ndarray], dict[tuple[int, int], float], int]:
-    """Baseline: one dense LP per (video, class). Returns labels, objectives and #infeasible."""
-    out, objective, infeasible = [], {}, 0
-    for v, (fused, l) in enumerate(zip(work.fused, work.lengths.tolist())):
-        pred = np.zeros((l, NUM_CLASSES))
-        for c in np.unique(fused.label).tolist():
-            sel = fused.label == c
-            seg = np.column_stack([fused.start[sel], fused.end[sel], fused.score[sel]])
-            w, q = released_w(seg, l)
-            res = linprog(np.ones(l), A_eq=w, b_eq=q, bounds=(0.0, 1.0), method="highs")
-            if res.status == 0:
-                pred[:, c] = res.x
-                objective[(v, c)] = float(res.fun)
-            else:
-                pred[:, c] = np.nan  # what the released code ends up with
-                infeasible += 1
-        out.append(pred)
-    return out, objective, infeasible
+    """Baseline: one dense LP per (video, class) (tadfuse.bench.full_lp). Labels, objectives, #infeasible."""
+    res = bench_full_lp_labels(work.fused, work.lengths, NUM_CLASSES)
+    return res.labels, res.objective, res.infeasible
 
 
 def timed(fn):

@@ -44,7 +44,7 @@ import torch.distributed as dist
 from torch import nn
 from tqdm import tqdm
 
-from tadfuse.engine.batching import epoch_order, length_chunks, sorted_by_length
+from tadfuse.engine.batching import length_chunks, sorted_by_length
 from tadfuse.engine.inference import model_outputs
 from tadfuse.engine.losses import training_losses
 from tadfuse.engine.refresh import RefreshTimings, refresh_labels
@@ -340,15 +340,7 @@ class DataParallel:
 
     def _train_epoch(self, plan: EpochPlan) -> dict[str, float]:
         cfg = self.config.train
-        for g in self.optimizer.param_groups:
-            g["lr"] = plan.learning_rate
-        order = epoch_order(len(self.train_idx), cfg.seed, plan.epoch).tolist()
-        steps: list[list[int]] = []
-        i = 0
-        while i < len(order):
-            room = cfg.videos_per_step - (self.pending if not steps else 0)
-            steps.append(order[i:i + room])
-            i += room
+        order, steps = self._epoch_steps(plan)  # type: ignore[attr-defined]
         sums = dict.fromkeys(self.loss_terms, 0.0)
         bar = tqdm(total=len(order), desc=f"epoch {plan.epoch}", unit="video", leave=False,
                    disable=not self.progress if self.progress is not None else None)

@@ -281,19 +281,24 @@ class _Trainer:
         self.step += 1
         self.pending = 0
 
-    def _train_epoch(self, plan: EpochPlan) -> dict[str, float]:
+    def _epoch_steps(self, plan: EpochPlan) -> tuple[list[int], list[list[int]]]:
+        """Sets the epoch's learning rate; returns its visiting order and the videos of each
+        optimiser step in that order (the first step finishes the one a previous epoch left open)."""
         cfg = self.config.train
         for g in self.optimizer.param_groups:
             g["lr"] = plan.learning_rate
         order = epoch_order(len(self.train_idx), cfg.seed, plan.epoch).tolist()
-        # The videos of each optimiser step, in visiting order (the first step finishes the one
-        # a previous epoch left open).
         steps: list[list[int]] = []
         i = 0
         while i < len(order):
             room = cfg.videos_per_step - (self.pending if not steps else 0)
             steps.append(order[i:i + room])
             i += room
+        return order, steps
+
+    def _train_epoch(self, plan: EpochPlan) -> dict[str, float]:
+        cfg = self.config.train
+        order, steps = self._epoch_steps(plan)
         sums = dict.fromkeys(LOSS_TERMS, 0.0)
         bar = tqdm(total=len(order), desc=f"epoch {plan.epoch}", unit="video", leave=False,
                    disable=not self.progress if self.progress is not None else None)
