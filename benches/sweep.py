@@ -154,7 +154,6 @@ def _append(path: Path, rec: dict[str, Any]) -> None:
 def _branch(trunk: Path, run: Path, cfg: Any) -> None:
     """``run`` = a copy of the finished ``trunk`` run folder whose configuration is ``cfg``."""
     import torch
-
     from tadfuse.models.checkpoint import load_checkpoint, save_checkpoint
 
     tmp = run.with_name(run.name + ".tmp")
@@ -187,7 +186,9 @@ def sweep(out: Path, seeds: Sequence[int], preset: str, epochs: int | None, feat
         data_dir = out / f"data_seed{seed}"
         if not (data_dir / ".complete").is_file():
             shutil.rmtree(data_dir, ignore_errors=True)
-            kw: dict[str, Any] = {"seed": seed} if data_kind != "thumos14-structured" else {"feature_dim": feature_dim, "seed": seed}
+            kw: dict[str, Any] = {"seed": seed}
+            if data_kind == "thumos14-structured":  # toy: its own fixed width
+                kw["feature_dim"] = feature_dim
             synthesize(data_kind, data_dir, **kw)
             (data_dir / ".complete").write_text("")
         data = load_dataset(data_dir)
