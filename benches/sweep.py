@@ -164,8 +164,13 @@ def _branch(trunk: Path, run: Path, cfg: Any) -> None:
     ckpt = load_checkpoint(last)
     model = ckpt.build_model()
     last.unlink()  # a hard link to the epoch checkpoint: write a new file, not through the link
+    extra = dict(ckpt.extra_state)
+    state = dict(extra["train_state"])
+    # The Δ-label store carries its schedule in the checkpoint and restores it on resume.
+    state["delta_store"] = {**state["delta_store"], "schedule": cfg.delta.to_dict()}
+    extra["train_state"] = state
     with torch.no_grad():
-        save_checkpoint(last, model, cfg.to_dict(), ckpt.class_names, ckpt.extra_state)
+        save_checkpoint(last, model, cfg.to_dict(), ckpt.class_names, extra)
     tmp.rename(run)
 
 

@@ -35,6 +35,14 @@ def test_sweep_records_skips_and_reports(tmp_path: Path, capsys: pytest.CaptureF
         if r["variant"] != "baseline":
             assert r["train_config"]["postprocess"]["method"] == ("nms" if r["variant"] == "+linpro" else "fusion")
             assert any(p["delta"] for p in r["train_config"]["delta"]["phases"]) is (r["variant"] == "+delta")
+    # The variants really differ where their configurations do: +fusion's targets are the latest
+    # generation (G >= 0, distillation >= 0 up to rounding), +delta's are differences.
+    def losses(v: str) -> list[float]:
+        rows = [json.loads(x) for x in (tmp_path / "seed0" / v.lstrip("+") / "metrics.jsonl").read_text().splitlines()]
+        return [r["loss"]["total"] for r in rows]
+
+    assert losses("+fusion") != losses("+delta") and losses("+linpro") != losses("+fusion")
+    assert losses("baseline") != losses("+linpro")
     mtime = (tmp_path / "results.jsonl").stat().st_mtime_ns
     # A second invocation trains and scores nothing: the file is unchanged and the runs are reused.
     assert sweep.main(args) == 0
